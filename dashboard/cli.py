@@ -1,0 +1,173 @@
+"""Command line: ``python -m dashboard validate|load|export|generate|report``.
+
+Exit codes (a public interface, scripted against by the board's statisticians):
+0 success / extract clean; 1 rows were quarantined (the load still completed);
+2 unusable input or bad arguments (one line on stderr, no traceback).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import sys
+from pathlib import Path
+
+EXIT_OK, EXIT_QUARANTINED, EXIT_UNUSABLE = 0, 1, 2
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports a bad argument in one line with exit code 2."""
+
+    def error(self, message: str) -> None:  # noqa: D401 - argparse API
+        self.exit(EXIT_UNUSABLE, f"{self.prog}: error: {message}\n")
+
+
+def _date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date; expected YYYY-MM-DD") from None
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 2:
+        raise argparse.ArgumentTypeError(f"{value} subjects is too few; expected at least 2")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="python -m dashboard", description="DSMB safety-review dashboard tools.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    p = sub.add_parser("validate", help="check an extract against the contracts; exit 0 clean, 1 quarantined, 2 unusable")
+    p.add_argument("extract", type=Path, help="extract folder or .zip")
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+    p.add_argument("--role", choices=["blinded", "unblinded"], default="blinded",
+                   help="blinded (default) never reads or reports treatment columns")
+
+    p = sub.add_parser("load", help="load an extract into a DuckDB file")
+    p.add_argument("extract", type=Path)
+    p.add_argument("--db", type=Path, required=True, help="DuckDB file to (re)create")
+    p.add_argument("--role", choices=["blinded", "unblinded"], required=True)
+
+    p = sub.add_parser("export", help="write every registered table as CSV")
+    p.add_argument("extract", type=Path)
+    p.add_argument("--role", choices=["blinded", "unblinded"], required=True)
+    p.add_argument("--out", type=Path, required=True, help="folder for the CSV files")
+
+    p = sub.add_parser("report", help="write the meeting packet (HTML) for a review meeting")
+    p.add_argument("extract", type=Path)
+    p.add_argument("--role", choices=["blinded", "unblinded"], required=True)
+    p.add_argument("--out", type=Path, required=True, help="packet file (.html)")
+
+    p = sub.add_parser("generate", help="write a seeded synthetic extract modelled on NCT04562025")
+    p.add_argument("--out", type=Path, required=True)
+    p.add_argument("--seed", type=int, required=True)
+    p.add_argument("--subjects", type=_positive_int, default=38)
+    p.add_argument("--blinded", action="store_true", help="omit treatment and dose variables")
+    p.add_argument("--data-cut", type=_date, default=None, help="cut the data at this date (YYYY-MM-DD)")
+    p.add_argument("--with-problems", action="store_true", help="plant data problems (listed in problems.json)")
+    p.add_argument("--format", choices=["csv", "parquet"], default="csv")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    from dashboard.extract import ExtractError
+
+    try:
+        return _COMMANDS[args.command](args)
+    except ExtractError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_UNUSABLE
+    except (ValueError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_UNUSABLE
+
+
+def _validate(args) -> int:
+    from dashboard.extract import ExtractError
+    from dashboard.load import load_extract
+
+    try:
+        con, report = load_extract(args.extract, args.role, require_arm=False)
+    except ExtractError as exc:
+        if args.json:
+            print(json.dumps({"status": "unusable", "error": str(exc), "domains": {}, "findings": []}, indent=2))
+        else:
+            print(f"error: {exc}", file=sys.stderr)
+        return EXIT_UNUSABLE
+    con.close()
+    findings = report.findings
+    if args.json:
+        out = {
+            "status": report.status,
+            "extract": str(args.extract),
+            "role": report.role.value,
+            "data_cut": report.study["data_cut"],
+            "domains": {k: v.__dict__ for k, v in report.domains.items()},
+            "findings": [
+                {k: (None if v is None or v != v or v == "None" else (int(v) if k == "row" else v))
+                 for k, v in r.items()}
+                for r in findings.astype(object).to_dict("records")
+            ],
+        }
+        print(json.dumps(out, indent=2, default=str))
+    else:
+        print(f"{args.extract}: {report.status} (role {report.role.value}, data cut {report.study['data_cut']})")
+        print(f"{'domain':8} {'read':>9} {'accepted':>9} {'quarantined':>12}")
+        for name, c in report.domains.items():
+            print(f"{name:8} {c.rows_read:>9} {c.rows_accepted:>9} {c.rows_quarantined:>12}")
+        limit = 50
+        for msg, action in list(zip(findings["message"], findings["action"]))[:limit]:
+            print(f"[{action}] {msg}")
+        if len(findings) > limit:
+            print(f"... and {len(findings) - limit} more findings (use --json for all).")
+    return report.exit_code
+
+
+def _load(args) -> int:
+    from dashboard.load import load_extract
+
+    con, report = load_extract(args.extract, args.role, db_path=args.db)
+    con.close()
+    print(f"loaded {args.extract} into {args.db} (role {report.role.value}): " + ", ".join(
+        f"{k} {v.rows_accepted}/{v.rows_read}" for k, v in report.domains.items()))
+    if report.rows_quarantined:
+        print(f"{report.rows_quarantined} rows quarantined; see the quarantine table or run validate.")
+    return report.exit_code
+
+
+def _generate(args) -> int:
+    from dashboard.generate import generate_extract
+
+    report = generate_extract(args.out, seed=args.seed, subjects=args.subjects, blinded=args.blinded,
+                              data_cut=args.data_cut, with_problems=args.with_problems, file_format=args.format)
+    print(f"wrote {len(report.files)} files to {args.out}: " + ", ".join(f"{k} {v}" for k, v in report.rows.items()))
+    for p in report.problems:
+        print(f"planted {p.check}: {p.domain} {p.file} row {p.row} USUBJID={p.usubjid} {p.column}={p.value}")
+    return EXIT_OK
+
+
+def _export(args) -> int:
+    from dashboard.export import export_tables
+
+    written = export_tables(args.extract, args.role, args.out)
+    print(f"wrote {len(written)} tables to {args.out}")
+    return EXIT_OK
+
+
+def _report(args) -> int:
+    from dashboard.export import write_meeting_packet
+
+    path = write_meeting_packet(args.extract, args.role, args.out)
+    print(f"wrote meeting packet {path}")
+    return EXIT_OK
+
+
+_COMMANDS = {"validate": _validate, "load": _load, "generate": _generate, "export": _export, "report": _report}

@@ -1,0 +1,104 @@
+"""What every domain contract declares, and how a source file's columns map onto it.
+
+A contract is a pandera ``DataFrameModel`` (row-level types and checks) plus the metadata
+pandera has no place for: accepted file names, the alias map, the record key used for
+duplicate detection, and plausibility ranges. The loader reads only this module's types.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Mapping
+
+import pandas as pd
+import pandera.pandas as pa
+
+#: Flag variables: ADaM uses Y/N, admiral writes Y/missing. Both are accepted.
+FLAG_VALUES = ["Y", "N"]
+
+
+@dataclass(frozen=True)
+class DomainContract:
+    """One ADaM domain: its model, the files it may come from and its cross-row rules.
+
+    ``aliases`` maps the canonical (contract) column to the sponsor spellings accepted for it,
+    in order of preference; the canonical name wins when a file has both.
+    ``record_key`` is the set of columns that identify one record (duplicates are quarantined).
+    ``row_label`` names what one row is, for messages ("lab record", "adverse event").
+    """
+
+    name: str
+    model: type[pa.DataFrameModel]
+    file_stems: tuple[str, ...]
+    required_file: bool
+    aliases: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    record_key: tuple[str, ...] = ()
+    row_label: str = "record"
+    description: str = ""
+
+    @property
+    def schema(self) -> pa.DataFrameSchema:
+        return self.model.to_schema()
+
+    @property
+    def required_columns(self) -> list[str]:
+        return [name for name, col in self.schema.columns.items() if col.required]
+
+    @property
+    def columns(self) -> list[str]:
+        return list(self.schema.columns)
+
+    def columns_of_kind(self, kind: str) -> list[str]:
+        """Contract columns whose pandera dtype is ``kind``: "date", "number" or "text"."""
+        out = []
+        for name, col in self.schema.columns.items():
+            dtype = str(col.dtype)
+            col_kind = "date" if dtype.startswith("datetime") else "number" if ("float" in dtype or "int" in dtype) else "text"
+            if col_kind == kind:
+                out.append(name)
+        return out
+
+    def canonical_columns(self, source_columns: list[str]) -> dict[str, str]:
+        """Map each source column (as spelled in the file) to its canonical name.
+
+        Names are upper-cased; an alias is renamed to its canonical column only when the
+        canonical column itself is absent. Columns the contract does not know keep their name.
+        """
+        upper = {c: str(c).strip().upper() for c in source_columns}
+        present = set(upper.values())
+        rename: dict[str, str] = {}
+        taken: set[str] = set()
+        for canonical, alternatives in self.aliases.items():
+            if canonical in present:
+                continue
+            for alt in alternatives:
+                if alt in present:
+                    rename[alt] = canonical
+                    taken.add(alt)
+                    break
+        return {src: rename.get(up, up) for src, up in upper.items()}
+
+
+def describe_check(check: str, expected: str) -> str:
+    """Plain-language wording of a pandera check name, for findings."""
+    m = re.match(r"isin\((.*)\)", check)
+    if m:
+        return f"one of {m.group(1)}"
+    m = re.match(r"greater_than_or_equal_to\((.*)\)", check)
+    if m:
+        return f"a value >= {m.group(1)}"
+    m = re.match(r"less_than_or_equal_to\((.*)\)", check)
+    if m:
+        return f"a value <= {m.group(1)}"
+    m = re.match(r"in_range\((.*)\)", check)
+    if m:
+        return f"a value in range {m.group(1)}"
+    if check == "not_nullable":
+        return "a non-missing value"
+    return expected or check
+
+
+def empty_frame_like(contract: DomainContract) -> pd.DataFrame:
+    """An empty frame with the contract's columns (used when an optional file is absent)."""
+    return pd.DataFrame({c: pd.Series(dtype="object") for c in contract.columns})
