@@ -78,6 +78,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    import duckdb
+
     from dashboard.extract import ExtractError
 
     try:
@@ -87,6 +89,9 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_UNUSABLE
     except (ValueError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return EXIT_UNUSABLE
+    except duckdb.IOException as exc:  # e.g. --db in a folder that does not exist
+        print(f"error: {str(exc).splitlines()[0]}", file=sys.stderr)
         return EXIT_UNUSABLE
 
 

@@ -38,6 +38,7 @@ from dashboard.extract import (
     DEFAULT_CHUNK_ROWS, ExtractError, Manifest, SourceFile, discover_files, iter_chunks, open_extract,
     parse_dates, read_columns, read_manifest, remove_workdir, sha256_of,
 )
+from dashboard.population import create_population_objects
 from dashboard.renal import creatinine_umol_to_mg_dl, egfr_ckd_epi_2021
 from data_contracts import CONTRACTS, DomainContract
 from data_contracts.adlb import PLAUSIBLE_RANGES, canonical_lab_code, normalize_unit, unit_from_param
@@ -141,6 +142,7 @@ def load_extract(extract: Path | str, role: Role | str = Role.BLINDED, db_path: 
         _derive_egfr(ctx)
         _flag_visits(ctx, "ADLB")
         study = _write_metadata(ctx, extract, files)
+        create_population_objects(con)
         report = _report(ctx, extract, study)
         return con, report
     except BaseException:
@@ -162,13 +164,21 @@ def _prepare_arm(ctx: _Context, adsl: SourceFile, require_arm: bool) -> None:
     arm_col = next((c for c in ARM_SOURCE_COLUMNS if c in cols), None)
     arms = None
     if arm_col:
+        # Actual treatment first; a randomized subject never dosed has no actual arm, so the
+        # next source (ACTARM, planned TRT01P, ARM) that has a value is used.
+        sources = [c for c in ARM_SOURCE_COLUMNS if c in cols]
         parts = []
         for _, chunk in iter_chunks(adsl, ctx.manifest.encoding, ctx.chunk_rows):
             chunk = chunk.rename(columns=rename)
-            parts.append(chunk[["USUBJID", arm_col]].astype("string"))
-
+            parts.append(chunk[["USUBJID", *sources]].astype("string"))
         frame = pd.concat(parts)
-        frame = frame.assign(USUBJID=frame["USUBJID"].str.strip(), arm=frame[arm_col].str.strip())
+        arm = pd.Series(pd.NA, index=frame.index, dtype="string")
+        for c in sources:
+            value = frame[c].str.strip()
+            arm = arm.fillna(value.mask(value.str.upper().isin(NON_ARM_VALUES)))
+        first = frame[sources[0]].str.strip()
+        arm = arm.fillna(first.mask(first == ""))  # e.g. "Screen Failure" when no source names an arm
+        frame = frame.assign(USUBJID=frame["USUBJID"].str.strip(), arm=arm)
         arms = frame.drop_duplicates("USUBJID").set_index("USUBJID")["arm"]
         if f"{arm_col}N" in cols:
             ctx.arm_codes = _arm_codes(adsl, ctx, rename, arm_col)
@@ -413,6 +423,16 @@ def _finalise_table(ctx: _Context, contract: DomainContract) -> None:
     select = f"SELECT * REPLACE ({replace}) FROM _stacked" if replace else "SELECT * FROM _stacked"
     ctx.con.execute(f'CREATE TABLE "{table}" AS {select} ORDER BY {SRC_FILE}, {SRC_ROW}')
     ctx.con.execute("DROP VIEW _stacked")
+    # Optional contract columns the extract lacks are added empty, so every query runs on every
+    # extract; the note lets pages say "not in this extract" instead of failing.
+    absent = [c for c in contract.columns if c not in cols]
+    sql_type = {"date": "DATE", "number": "DOUBLE", "text": "VARCHAR"}
+    for kind in ("date", "number", "text"):
+        for c in contract.columns_of_kind(kind):
+            if c in absent:
+                ctx.con.execute(f'ALTER TABLE "{table}" ADD COLUMN "{c}" {sql_type[kind]}')
+    if absent:
+        ctx.notes.append(f"{contract.name}: not in this extract: {', '.join(absent)} (added as empty columns).")
     for n in ctx.staged[contract.name]:
         ctx.con.execute(f'DROP TABLE "{n}"')
 
@@ -496,16 +516,17 @@ def _quarantine_sql(ctx: _Context, contract: DomainContract, sql: str, expected:
 
 def _check_studies(ctx: _Context) -> None:
     """Every domain belongs to the same study, and to the manifest's study when it names one."""
-    seen: dict[str, list[str]] = {}
+    seen: dict[str, list[str]] = {}  # STUDYID -> the files that carry it (messages name files)
     for name in CONTRACTS:
         t = name.lower()
         if db.table_exists(ctx.con, t) and "STUDYID" in db.table_columns(ctx.con, t):
-            for (sid,) in ctx.con.execute(f'SELECT DISTINCT STUDYID FROM "{t}" WHERE STUDYID IS NOT NULL').fetchall():
-                seen.setdefault(sid, []).append(name)
+            for sid, file in ctx.con.execute(
+                    f'SELECT DISTINCT STUDYID, {SRC_FILE} FROM "{t}" WHERE STUDYID IS NOT NULL ORDER BY ALL').fetchall():
+                seen.setdefault(sid, []).append(file)
     expected = ctx.manifest.study_id
-    for sid, domains in seen.items():
+    for sid, files in seen.items():
         if expected and sid != expected:
-            raise ExtractError(f"{domains[0].lower()}: column STUDYID, value \"{sid}\"; expected \"{expected}\" "
+            raise ExtractError(f"{files[0]}: column STUDYID, value \"{sid}\"; expected \"{expected}\" "
                                "(extract.toml study.id): the file belongs to another study.")
     if not expected and len(seen) > 1:
         listing = "; ".join(f"{sid} in {', '.join(d)}" for sid, d in seen.items())

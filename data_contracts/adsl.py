@@ -43,6 +43,16 @@ class ADSL(pa.DataFrameModel):
     heightbl: Optional[Series[float]] = pa.Field(alias="HEIGHTBL", in_range={"min_value": 50, "max_value": 250}, nullable=True)
     weightbl: Optional[Series[float]] = pa.Field(alias="WEIGHTBL", in_range={"min_value": 20, "max_value": 350}, nullable=True)
     bmibl: Optional[Series[float]] = pa.Field(alias="BMIBL", in_range={"min_value": 10, "max_value": 80}, nullable=True)
+    lstalvdt: Optional[Series[pd.Timestamp]] = pa.Field(alias="LSTALVDT", nullable=True)
+    trtdurd: Optional[Series[float]] = pa.Field(alias="TRTDURD", ge=0, nullable=True)
+    # Baseline disease characteristics (diabetic nephropathy trials); any sponsor may add more.
+    diabdury: Optional[Series[float]] = pa.Field(alias="DIABDURY", in_range={"min_value": 0, "max_value": 90}, nullable=True)
+    hba1cbl: Optional[Series[float]] = pa.Field(alias="HBA1CBL", in_range={"min_value": 3, "max_value": 20}, nullable=True)
+    creatbl: Optional[Series[float]] = pa.Field(alias="CREATBL", ge=0, nullable=True)
+    egfrbl: Optional[Series[float]] = pa.Field(alias="EGFRBL", in_range={"min_value": 1, "max_value": 250}, nullable=True)
+    uacrbl: Optional[Series[float]] = pa.Field(alias="UACRBL", ge=0, nullable=True)
+    sysbpbl: Optional[Series[float]] = pa.Field(alias="SYSBPBL", in_range={"min_value": 50, "max_value": 300}, nullable=True)
+    diabpbl: Optional[Series[float]] = pa.Field(alias="DIABPBL", in_range={"min_value": 20, "max_value": 200}, nullable=True)
 
     class Config:
         strict = False

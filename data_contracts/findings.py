@@ -68,12 +68,10 @@ def format_value(value) -> str | None:
 def finding_message(file: str, column: str | None, row: int | None, usubjid: str | None,
                     value: str | None, expected: str) -> str:
     """``adlb.csv: column AVAL, row 212 (USUBJID=01-003): value "abc"; expected a number.``"""
-    where = [file]
-    if column:
-        where.append(f"column {column}")
-    loc = ", ".join(where)
+    where = [f"column {column}"] if column else []
     if row is not None:
-        loc += f", row {row}"
+        where.append(f"row {row}")
+    loc = f"{file}: {', '.join(where)}" if where else file
     if usubjid:
         loc += f" (USUBJID={usubjid})"
     shown = "missing" if value is None else f'"{value}"'

@@ -1,0 +1,24 @@
+"""Analyses: pure functions ``(con, spec) -> tidy DataFrame``, one per registered table.
+
+Each module's ``register()`` adds its tables to :data:`dashboard.registry.TABLES`; the
+registry calls :func:`register_all` once on import.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+#: Modules whose ``register()`` contributes tables, in page order.
+MODULES = ("overview", "enrollment", "exposure", "baseline", "adverse_events", "renal", "labs",
+           "data_quality")
+
+
+def register_all() -> None:
+    for name in MODULES:
+        try:
+            module = importlib.import_module(f"dashboard.analyses.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name == f"dashboard.analyses.{name}":
+                continue  # a page not built yet
+            raise
+        module.register()

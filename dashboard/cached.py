@@ -1,0 +1,65 @@
+"""Streamlit caches: the only ``dashboard`` module that imports streamlit.
+
+The connection is cached per (extract, role, extract fingerprint); frames per (fingerprint,
+role, table, filter). With the role in every key, a frame computed unblinded can never be
+served to a blinded session.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from dashboard import registry
+from dashboard.blinding import Role
+from dashboard.filters import FilterSpec
+
+DEFAULT_EXTRACT = Path(__file__).resolve().parents[1] / "sample_data" / "nct04562025_unblinded"
+
+
+def configured_extract() -> Path:
+    """``DSMB_EXTRACT`` (path of the extract), default the bundled sample trial."""
+    return Path(os.environ.get("DSMB_EXTRACT") or DEFAULT_EXTRACT)
+
+
+def configured_role() -> Role:
+    """``DSMB_ROLE``: ``blinded`` (default) or ``unblinded``."""
+    return Role.parse(os.environ.get("DSMB_ROLE") or "blinded")
+
+
+def _stat_key(path: Path) -> str:
+    """Cheap change detector for the cache key: names, sizes and mtimes of the extract's files."""
+    if path.is_file():
+        s = path.stat()
+        return f"{path.name}:{s.st_size}:{s.st_mtime_ns}"
+    parts = []
+    for p in sorted(path.iterdir()) if path.exists() else []:
+        if p.is_file():
+            s = p.stat()
+            parts.append(f"{p.name}:{s.st_size}:{s.st_mtime_ns}")
+    return "|".join(parts)
+
+
+@st.cache_resource(max_entries=4, show_spinner="Loading and validating the extract...")
+def _load(extract: str, role: str, stat_key: str):
+    from dashboard.load import load_extract
+
+    return load_extract(Path(extract), role)
+
+
+def loaded(extract: Path, role: Role):
+    """``(con, report)`` for an extract and role, loaded once per server process."""
+    return _load(str(extract), role.value, _stat_key(extract))
+
+
+@st.cache_data(max_entries=512, show_spinner=False)
+def _table(_con, fingerprint: str, role: str, name: str, spec: FilterSpec) -> pd.DataFrame:
+    return registry.compute(name, _con.cursor(), spec, role)
+
+
+def table(con, fingerprint: str, role: Role, name: str, spec: FilterSpec) -> pd.DataFrame:
+    """A registered table's tidy frame, cached per extract fingerprint, role and filter."""
+    return _table(con, fingerprint, role.value, name, spec)

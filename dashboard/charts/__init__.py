@@ -1,0 +1,1 @@
+"""Charts: pure functions ``(tidy frame, **options) -> alt.Chart``; no data access here."""

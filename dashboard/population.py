@@ -1,0 +1,142 @@
+"""The analysis population: one ``subjects`` view over ADSL and the ``population`` table macro.
+
+Every analysis selects its subjects with ``FROM population($population, $sexes, $age_groups,
+$egfr_categories, $arms, $data_cut)`` so a filter means the same thing on every page, in every
+export and in every test. Built once per loaded extract (the loader calls
+:func:`create_population_objects`). Subject-level derivations made here:
+
+- ``saffl``: ADSL SAFFL; if absent, 'Y' when TRTSDT is present (derived).
+- ``randfl``: ADSL RANDFL; if absent, 'Y' when RANDDT is present, else ITTFL, else SAFFL.
+- ``age_group``: '<65' / '>=65' from AGE ('Missing' when AGE is missing).
+- ``egfr_bl``: baseline eGFR = the ADLB EGFR record flagged ABLFL='Y' (ADSL EGFRBL if none);
+  ``egfr_bl_cat`` its KDIGO G category (clinical_reference §2, half-open intervals).
+- ``eosstt``: EOSSTT; when absent, 'COMPLETED' if DCSREAS (alias DCDECOD) says so,
+  'DISCONTINUED' for any other reason, else 'ONGOING'; ``dcsreas`` the reason (not 'COMPLETED').
+- ``entry_date``: RANDDT, else TRTSDT, else SCRNDT: a subject enters a data cut on that date.
+"""
+
+from __future__ import annotations
+
+import duckdb
+import pandas as pd
+
+from dashboard import db
+from dashboard.blinding import ANALYSIS_ARM, ANALYSIS_ARM_ORDER, NON_ARM_VALUES
+from dashboard.filters import TOTAL_ARM, FilterSpec
+
+
+def _col(cols: set[str], name: str, fallback: str = "NULL") -> str:
+    return f's."{name}"' if name in cols else fallback
+
+
+def create_population_objects(con: duckdb.DuckDBPyConnection) -> None:
+    """Create the ``subjects`` view and the ``population`` macro (columns absent from the
+    extract become NULL, so every query runs on every extract)."""
+    cols = set(db.table_columns(con, "adsl"))
+    saffl = _col(cols, "SAFFL", "CASE WHEN s.\"TRTSDT\" IS NOT NULL THEN 'Y' ELSE 'N' END" if "TRTSDT" in cols else "'Y'")
+    ittfl = _col(cols, "ITTFL", saffl)
+    if "RANDFL" in cols:
+        randfl = 's."RANDFL"'
+    elif "RANDDT" in cols:
+        randfl = "CASE WHEN s.\"RANDDT\" IS NOT NULL THEN 'Y' ELSE 'N' END"
+    else:
+        randfl = ittfl
+    entry = "coalesce(" + ", ".join([f's."{c}"' for c in ("RANDDT", "TRTSDT", "SCRNDT") if c in cols] + ["NULL::DATE"]) + ")"
+    egfr_lab = ""
+    has_lab = db.table_exists(con, "adlb") and {"PARAMCD", "ABLFL"} <= set(db.table_columns(con, "adlb"))
+    if has_lab:
+        egfr_lab = "LEFT JOIN (SELECT USUBJID, min(AVAL) AS egfr_lab FROM adlb WHERE PARAMCD = 'EGFR' AND ABLFL = 'Y' GROUP BY USUBJID) e USING (USUBJID)"
+    egfr_bl = "coalesce(" + ", ".join((["e.egfr_lab"] if has_lab else []) + [f'TRY_CAST(s."EGFRBL" AS DOUBLE)' if "EGFRBL" in cols else "NULL::DOUBLE"]) + ")"
+    sql = f"""
+    CREATE OR REPLACE VIEW subjects AS
+    SELECT s.USUBJID AS usubjid,
+           s."{ANALYSIS_ARM}" AS arm,
+           coalesce(s."{ANALYSIS_ARM_ORDER}", 999) AS arm_order,
+           upper(coalesce(s."{ANALYSIS_ARM}", '')) IN ({", ".join(f"'{v}'" for v in sorted(NON_ARM_VALUES))}) AS not_an_arm,
+           {_col(cols, "SITEID")} AS siteid,
+           {_col(cols, "SEX")} AS sex,
+           {_col(cols, "AGE")} AS age,
+           CASE WHEN {_col(cols, "AGE")} IS NULL THEN 'Missing' WHEN {_col(cols, "AGE")} < 65 THEN '<65' ELSE '>=65' END AS age_group,
+           {saffl} AS saffl, {ittfl} AS ittfl, {randfl} AS randfl,
+           CASE WHEN upper(s.EOSSTT) IN ('COMPLETED', 'DISCONTINUED', 'ONGOING') THEN upper(s.EOSSTT)
+                WHEN upper(s.DCSREAS) = 'COMPLETED' THEN 'COMPLETED'
+                WHEN s.DCSREAS IS NOT NULL THEN 'DISCONTINUED' ELSE 'ONGOING' END AS eosstt,
+           CASE WHEN upper(coalesce(s.DCSREAS, '')) <> 'COMPLETED' THEN s.DCSREAS END AS dcsreas,
+           {_col(cols, "TRTSDT", "NULL::DATE")} AS trtsdt,
+           {_col(cols, "TRTEDT", "NULL::DATE")} AS trtedt,
+           {entry} AS entry_date,
+           {egfr_bl} AS egfr_bl,
+           CASE WHEN {egfr_bl} IS NULL THEN 'Missing'
+                WHEN {egfr_bl} >= 90 THEN 'G1' WHEN {egfr_bl} >= 60 THEN 'G2' WHEN {egfr_bl} >= 45 THEN 'G3a'
+                WHEN {egfr_bl} >= 30 THEN 'G3b' WHEN {egfr_bl} >= 15 THEN 'G4' ELSE 'G5' END AS egfr_bl_cat
+    FROM adsl s {egfr_lab}
+    """
+    con.execute(sql)
+    con.execute("""
+    CREATE OR REPLACE MACRO population(population, sexes, age_groups, egfr_categories, arms, data_cut) AS TABLE
+    SELECT * FROM subjects
+    WHERE CASE population WHEN 'SAFFL' THEN saffl = 'Y' WHEN 'ITTFL' THEN ittfl = 'Y'
+                          WHEN 'RANDFL' THEN randfl = 'Y' ELSE TRUE END
+      AND (len(sexes) = 0 OR list_contains(sexes, sex))
+      AND (len(age_groups) = 0 OR list_contains(age_groups, age_group))
+      AND (len(egfr_categories) = 0 OR list_contains(egfr_categories, egfr_bl_cat))
+      AND (len(arms) = 0 OR list_contains(arms, arm))
+      AND (data_cut IS NULL OR entry_date IS NULL OR entry_date <= data_cut)
+    """)
+
+
+#: The FROM clause every analysis uses (parameters come from ``FilterSpec.params()``).
+POPULATION_FROM = ("population($population, CAST($sexes AS VARCHAR[]), CAST($age_groups AS VARCHAR[]), "
+                   "CAST($egfr_categories AS VARCHAR[]), CAST($arms AS VARCHAR[]), CAST($data_cut AS DATE))")
+
+
+def population_sql(sql: str) -> str:
+    """Substitute ``{population}`` in a SQL text with the parameterized macro call."""
+    return sql.replace("{population}", POPULATION_FROM)
+
+
+def run(con: duckdb.DuckDBPyConnection, sql: str, spec: FilterSpec, **extra) -> pd.DataFrame:
+    """Run an analysis query (written in code or a .sql file) over the filtered population."""
+    return db.run(con, population_sql(sql), {**spec.params(), **extra})
+
+
+def query(con: duckdb.DuckDBPyConnection, name: str, spec: FilterSpec, **extra) -> pd.DataFrame:
+    """Run ``dashboard/sql/<name>.sql`` over the filtered population."""
+    return run(con, db.sql_text(name), spec, **extra)
+
+
+def arm_denominators(con: duckdb.DuckDBPyConnection, spec: FilterSpec, with_total: bool | None = None) -> pd.DataFrame:
+    """Subjects per arm in the population: columns ``arm``, ``arm_order``, ``N``.
+
+    Arms come from ADSL (never from an event table), so an arm with no events still has its
+    row. ``Total`` is appended when there is more than one arm (``with_total`` overrides).
+    Rows outside any randomized arm (e.g. screen failures when population is ALL) are kept
+    under their own label.
+    """
+    frame = run(con, "SELECT arm, min(arm_order) AS arm_order, count(*) AS N FROM {population} GROUP BY arm",
+                spec)
+    frame = _all_arms(con, spec).merge(frame, on="arm", how="outer", suffixes=("", "_pop"))
+    frame["arm_order"] = frame["arm_order"].fillna(frame.get("arm_order_pop"))
+    frame = frame.drop(columns=[c for c in frame.columns if c.endswith("_pop")])
+    frame["N"] = frame["N"].fillna(0).astype("int64")
+    frame = frame.sort_values("arm_order").reset_index(drop=True)
+    arms = frame[~frame["arm"].str.upper().isin(NON_ARM_VALUES)]
+    if with_total is None:
+        with_total = len(arms) > 1
+    if with_total:
+        total = pd.DataFrame({"arm": [TOTAL_ARM], "arm_order": [10_000], "N": [int(arms["N"].sum())]})
+        frame = pd.concat([frame, total], ignore_index=True)
+    return frame[["arm", "arm_order", "N"]]
+
+
+def _all_arms(con, spec: FilterSpec) -> pd.DataFrame:
+    """The study's randomized arms (restricted to the selected arms), in display order."""
+    arms = db.run(con, "SELECT arm, min(arm_order) AS arm_order FROM subjects WHERE NOT not_an_arm GROUP BY arm")
+    if spec.arms:
+        arms = arms[arms["arm"].isin(spec.arms)]
+    return arms
+
+
+def study_arms(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """The randomized arms in display order (``['All subjects']`` in the blinded role)."""
+    return db.run(con, "SELECT arm FROM subjects WHERE NOT not_an_arm GROUP BY arm ORDER BY min(arm_order)")["arm"].tolist()

@@ -1,0 +1,112 @@
+"""The registry: every table and chart the product shows, defined once.
+
+Pages, downloads, ``python -m dashboard export``, the meeting packet and the tests all read
+:data:`TABLES`, so a number can never differ between the screen and a file. An entry names
+the pure analysis ``compute(con, spec) -> tidy frame``, an optional ``display(frame) -> wide
+frame`` (what the page shows and the downloads contain) and optional ``charts``
+(``chart(frame) -> alt.Chart``), the page that shows it and the roles that may see it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+import duckdb
+import pandas as pd
+
+from dashboard.blinding import POOLED_ARM, Role
+from dashboard.filters import TOTAL_ARM, FilterSpec
+
+BOTH_ROLES = frozenset({Role.BLINDED, Role.UNBLINDED})
+UNBLINDED_ONLY = frozenset({Role.UNBLINDED})
+
+PAGES = {
+    "overview": "Overview",
+    "enrollment": "Enrollment & disposition",
+    "exposure": "Exposure",
+    "baseline": "Baseline characteristics",
+    "adverse_events": "Adverse events",
+    "renal": "Renal function",
+    "labs": "Lab shifts & liver",
+    "data_quality": "Data quality",
+}
+
+
+class NotInExtract(Exception):
+    """The extract lacks what a table needs; pages show the message as "not in this extract"."""
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """One registered result. ``definition`` cites the clinical definition in use."""
+
+    name: str
+    title: str
+    page: str
+    compute: Callable[[duckdb.DuckDBPyConnection, FilterSpec], pd.DataFrame]
+    display: Callable[[pd.DataFrame], pd.DataFrame] | None = None
+    charts: tuple[Callable[[pd.DataFrame], object], ...] = ()
+    roles: frozenset = BOTH_ROLES
+    definition: str = ""
+    exportable: bool = True
+    order: int = 100
+    extra: dict = field(default_factory=dict)
+
+    def allowed(self, role: Role | str) -> bool:
+        return Role.parse(role) in self.roles
+
+
+TABLES: dict[str, TableSpec] = {}
+
+
+def register(spec: TableSpec) -> TableSpec:
+    if spec.name in TABLES:
+        raise ValueError(f"table {spec.name!r} is registered twice")
+    if spec.page not in PAGES:
+        raise ValueError(f"table {spec.name!r}: unknown page {spec.page!r}")
+    TABLES[spec.name] = spec
+    return spec
+
+
+def tables_for(page: str | None = None, role: Role | str = Role.BLINDED) -> list[TableSpec]:
+    """Registered tables a role may see, optionally of one page, in display order."""
+    role = Role.parse(role)
+    return sorted((t for t in TABLES.values() if t.allowed(role) and (page is None or t.page == page)),
+                  key=lambda t: (t.order, t.name))
+
+
+def compute(name: str, con: duckdb.DuckDBPyConnection, spec: FilterSpec, role: Role | str) -> pd.DataFrame:
+    """Run a registered table for a role, checking on the way out that blinding holds."""
+    table = TABLES[name]
+    role = Role.parse(role)
+    if not table.allowed(role):
+        raise PermissionError(f"table {name!r} is not available in the {role.value} role")
+    frame = table.compute(con, spec.for_role(role))
+    if role is Role.BLINDED:
+        assert_pooled(frame, name)
+    return frame
+
+
+def display(name: str, frame: pd.DataFrame) -> pd.DataFrame:
+    """What the page shows (and the downloads hold) for a computed frame."""
+    fn = TABLES[name].display
+    return fn(frame) if fn else frame
+
+
+def assert_pooled(frame: pd.DataFrame, name: str = "") -> None:
+    """Fail loudly if a blinded result carries anything but the pooled arm."""
+    if "arm" in frame.columns:
+        values = set(frame["arm"].dropna().astype(str)) - {POOLED_ARM, TOTAL_ARM}
+        if values:
+            raise RuntimeError(f"blinding check failed for {name}: arm values present in a blinded result")
+
+
+def _load_entries() -> None:
+    """Import the analysis modules; each registers its tables on import."""
+    from dashboard.analyses import register_all
+
+    register_all()
+
+
+_load_entries()

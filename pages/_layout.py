@@ -1,0 +1,171 @@
+"""Layout helpers shared by the pages: header, banner, table blocks, downloads.
+
+Layout only: every number comes from ``dashboard.registry`` through ``dashboard.cached``.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from dataclasses import dataclass
+
+import pandas as pd
+import streamlit as st
+
+from dashboard import cached, registry
+from dashboard.blinding import Role
+from dashboard.filters import FilterSpec
+
+
+@dataclass
+class PageContext:
+    con: object
+    report: object
+    spec: FilterSpec
+    role: Role
+    study: dict
+
+    @property
+    def blinded(self) -> bool:
+        return self.role is Role.BLINDED
+
+    @property
+    def fingerprint(self) -> str:
+        return self.report.fingerprint
+
+
+def current() -> PageContext:
+    """The loaded extract, role and active filter (set up by streamlit_app.py)."""
+    role = st.session_state.get("dsmb_role") or cached.configured_role()
+    con, report = cached.loaded(cached.configured_extract(), role)
+    spec = st.session_state.get("dsmb_spec") or FilterSpec()
+    return PageContext(con, report, spec.for_role(role), role, report.study)
+
+
+def role_banner(ctx: PageContext) -> None:
+    if ctx.blinded:
+        st.markdown(
+            '<div class="dsmb-banner dsmb-blinded">BLINDED &middot; pooled data only &middot; no treatment '
+            "assignment is loaded</div>", unsafe_allow_html=True)
+    else:
+        st.markdown(
+            '<div class="dsmb-banner dsmb-unblinded">UNBLINDED &middot; CLOSED SESSION &middot; '
+            "CONFIDENTIAL: for DSMB members and the independent statistician only</div>", unsafe_allow_html=True)
+
+
+def page_header(title: str, page_key: str) -> PageContext:
+    """Render the persistent header (study, data cut, fingerprint, role banner); return the context."""
+    ctx = current()
+    study = ctx.study
+    role_banner(ctx)
+    st.title(title)
+    cut = study.get("data_cut", "")
+    cut_note = " (derived: latest date in the data)" if str(study.get("data_cut_derived")) == "True" else ""
+    synthetic = " &middot; SYNTHETIC DATA" if str(study.get("synthetic")) == "True" else ""
+    st.markdown(
+        f'<div class="dsmb-header"><b>{_esc(study.get("study_id", ""))}</b> &middot; data cut <b>{_esc(cut)}</b>'
+        f"{_esc(cut_note)} &middot; extract <code>{_esc(ctx.fingerprint)}</code>{synthetic}</div>",
+        unsafe_allow_html=True)
+    if ctx.spec.is_restricted:
+        st.info("Filters in use: " + "; ".join(ctx.spec.describe()))
+    return ctx
+
+
+def _esc(text) -> str:
+    import html
+
+    return html.escape(str(text))
+
+
+def get_table(ctx: PageContext, name: str, spec: FilterSpec | None = None) -> pd.DataFrame | None:
+    """A registered table's tidy frame, or None when the extract lacks its data (message shown)."""
+    try:
+        return cached.table(ctx.con, ctx.fingerprint, ctx.role, name, spec or ctx.spec)
+    except registry.NotInExtract as exc:
+        st.info(f"Not in this extract: {exc}")
+        return None
+
+
+def show_table(ctx: PageContext, name: str, spec: FilterSpec | None = None, charts: bool = True,
+               height: int | None = None, key: str | None = None, selectable: bool = False):
+    """Title, definition, the display table with CSV/Excel downloads, and the registered charts.
+
+    Returns the tidy frame (None when not in this extract). With ``selectable`` the return
+    value is ``(frame, selected)``: the selected rows of the displayed table.
+    """
+    entry = registry.TABLES[name]
+    if not entry.allowed(ctx.role):
+        return (None, None) if selectable else None
+    st.subheader(entry.title)
+    frame = get_table(ctx, name, spec)
+    if frame is None:
+        return (None, None) if selectable else None
+    shown = registry.display(name, frame)
+    if entry.definition:
+        st.caption(entry.definition)
+    key = key or f"tbl_{name}"
+    selection = []
+    if shown.empty:
+        st.write("No rows for the current selection.")
+    else:
+        kwargs = dict(hide_index=True, width="stretch", key=key)
+        if height:
+            kwargs["height"] = height
+        if selectable:
+            event = st.dataframe(shown, on_select="rerun", selection_mode="single-row", **kwargs)
+            selection = list(event.selection.rows) if event and hasattr(event, "selection") else []
+        else:
+            st.dataframe(shown, **kwargs)
+    download_buttons(ctx, name, shown, key)
+    if charts:
+        for i, chart_fn in enumerate(entry.charts):
+            show_chart(chart_fn(frame), key=f"{key}_chart{i}")
+    return (frame, shown.iloc[selection]) if selectable else frame
+
+
+def download_buttons(ctx: PageContext, name: str, shown: pd.DataFrame, key: str) -> None:
+    """CSV and Excel downloads of exactly the table shown."""
+    c1, c2, _ = st.columns([1, 1, 4])
+    stem = f"{ctx.study.get('study_id', 'study')}_{name}_{ctx.role.value}"
+    c1.download_button("Download CSV", shown.to_csv(index=False).encode("utf-8"), f"{stem}.csv", "text/csv",
+                       key=f"{key}_csv")
+    c2.download_button("Download Excel", to_excel_bytes(shown, name), f"{stem}.xlsx",
+                       "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", key=f"{key}_xlsx")
+
+
+def to_excel_bytes(frame: pd.DataFrame, sheet: str) -> bytes:
+    buf = io.BytesIO()
+    with pd.ExcelWriter(buf, engine="xlsxwriter") as xl:
+        frame.to_excel(xl, sheet_name=sheet[:31], index=False)
+    return buf.getvalue()
+
+
+def show_chart(chart, key: str | None = None, on_select: bool = False):
+    """Render an Altair chart full width; with ``on_select`` returns the selection event."""
+    if on_select:
+        return st.altair_chart(chart, width="stretch", key=key, on_select="rerun")
+    st.altair_chart(chart, width="stretch", key=key)
+    return None
+
+
+def open_subject(usubjid: str) -> None:
+    """Go to the subject profile page for ``usubjid``."""
+    st.session_state["profile_usubjid"] = str(usubjid)
+    st.switch_page("pages/subject_profile.py")
+
+
+def subject_picker(ctx: PageContext, subjects: list[str], key: str, label: str = "Open subject profile") -> None:
+    """A select box + button that opens the profile of a subject from a list."""
+    if not subjects:
+        return
+    c1, c2 = st.columns([3, 1])
+    choice = c1.selectbox(label, subjects, key=f"{key}_pick", index=None, placeholder="Choose a subject")
+    if c2.button("Open profile", key=f"{key}_open", disabled=choice is None):
+        open_subject(choice)
+
+
+def study_notes(ctx: PageContext) -> list[str]:
+    try:
+        return json.loads(ctx.study.get("notes") or "[]")
+    except ValueError:
+        return []

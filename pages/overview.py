@@ -1,0 +1,25 @@
+"""Overview: data cut, provenance and validation status, headline numbers, what needs attention."""
+
+import streamlit as st
+
+from pages._layout import page_header, show_table, study_notes
+
+ctx = page_header("Overview", "overview")
+study = ctx.study
+c1, c2, c3, c4 = st.columns(4)
+c1.metric("Data cut", study.get("data_cut", ""))
+c2.metric("Target enrollment", study.get("target_enrollment") or "not given")
+c3.metric("Rows quarantined", ctx.report.rows_quarantined)
+c4.metric("Validation status", ctx.report.status)
+if study.get("title"):
+    st.markdown(f"**{study['title']}**")
+
+show_table(ctx, "key_numbers")
+show_table(ctx, "attention_items")
+st.page_link("pages/data_quality.py", label="Open data quality: findings traced to file, row and subject",
+             icon=":material/rule:")
+show_table(ctx, "validation_summary")
+with st.expander("Extract provenance and load notes"):
+    show_table(ctx, "extract_provenance")
+    for note in study_notes(ctx):
+        st.write("- " + note)

@@ -1,0 +1,82 @@
+"""Entry point: the router (``st.navigation``), the role, and the shared sidebar filter panel.
+
+Run: ``streamlit run streamlit_app.py``. Configuration: ``DSMB_EXTRACT`` (extract folder or
+zip; default the bundled synthetic trial) and ``DSMB_ROLE`` (``blinded`` default, or
+``unblinded``). The role is fixed by the deployment: a blinded server has no way to switch.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+
+from dashboard import cached
+from dashboard.filters import AGE_GROUPS, EGFR_CATEGORIES, POPULATIONS, FilterSpec
+from dashboard.population import study_arms
+
+HERE = Path(__file__).parent
+
+st.set_page_config(page_title="DSMB safety review", page_icon=":material/monitor_heart:", layout="wide")
+st.markdown("""
+<style>
+html, body, [class*="css"] { font-size: 18px; }
+.dsmb-banner { padding: 0.45rem 1rem; font-weight: 800; font-size: 1.15rem; letter-spacing: 0.04em;
+               border-radius: 0.3rem; margin-bottom: 0.4rem; }
+.dsmb-blinded { background: #0072B2; color: white; }
+.dsmb-unblinded { background: #B00020; color: white; }
+.dsmb-header { font-size: 1.05rem; color: #333; margin-bottom: 0.6rem; }
+[data-testid="stDataFrame"] { font-size: 1.0rem; }
+</style>""", unsafe_allow_html=True)
+
+role = cached.configured_role()
+st.session_state["dsmb_role"] = role
+extract = cached.configured_extract()
+
+try:
+    con, report = cached.loaded(extract, role)
+except Exception as exc:  # noqa: BLE001 - shown as one clear line, never a traceback
+    from dashboard.extract import ExtractError
+
+    if isinstance(exc, ExtractError):
+        st.error(f"The extract cannot be opened: {exc}")
+    else:
+        st.error(f"The extract cannot be opened: {type(exc).__name__}: {exc}")
+    st.stop()
+
+with st.sidebar:
+    st.markdown(f"**{report.study.get('study_id', '')}** · {'UNBLINDED' if role.value == 'unblinded' else 'BLINDED'}")
+    st.header("Filters")
+    population = st.selectbox("Population", list(POPULATIONS), format_func=POPULATIONS.get, key="flt_population")
+    sexes = st.multiselect("Sex", ["F", "M"], key="flt_sex", placeholder="All")
+    ages = st.multiselect("Age group", list(AGE_GROUPS), key="flt_age", placeholder="All")
+    egfr = st.multiselect("Baseline eGFR category (KDIGO)", list(EGFR_CATEGORIES), key="flt_egfr", placeholder="All")
+    arms: list[str] = []
+    if role.value == "unblinded":
+        arms = st.multiselect("Arm", study_arms(con), key="flt_arm", placeholder="All arms")
+    spec = FilterSpec(population=population, sexes=tuple(sexes), age_groups=tuple(ages),
+                      egfr_categories=tuple(egfr), arms=tuple(arms))
+    st.session_state["dsmb_spec"] = spec
+    st.caption("Active: " + "; ".join(spec.describe()))
+
+
+def _page(file: str, title: str, icon: str, **kw):
+    return st.Page(str(HERE / "pages" / file), title=title, icon=icon, **kw)
+
+
+def _exists(file: str) -> bool:
+    return (HERE / "pages" / file).exists()
+
+
+sections = {
+    "Overview": [_page("overview.py", "Overview", ":material/dashboard:", default=True)],
+    "Enrollment": [_page("enrollment.py", "Enrollment & disposition", ":material/group_add:"),
+                   _page("exposure.py", "Exposure", ":material/vaccines:"),
+                   _page("baseline.py", "Baseline characteristics", ":material/table_chart:")],
+    "Safety": [p for p in [_page("adverse_events.py", "Adverse events", ":material/warning:") if _exists("adverse_events.py") else None,
+                           _page("subject_profile.py", "Subject profile", ":material/person:")] if p],
+    "Renal": [_page("renal.py", "Renal function", ":material/water_drop:")] if _exists("renal.py") else [],
+    "Labs": [_page("labs.py", "Lab shifts & liver", ":material/biotech:")] if _exists("labs.py") else [],
+    "Data quality": [_page("data_quality.py", "Data quality", ":material/rule:")],
+}
+st.navigation({k: v for k, v in sections.items() if v}).run()
