@@ -266,11 +266,10 @@ def kdigo_risk_category(g_category, a_category):
     """
     g_arr, a_arr = np.broadcast_arrays(np.asarray(g_category, dtype=object), np.asarray(a_category, dtype=object))
     out = np.full(g_arr.shape, None, dtype=object)
-    for idx in np.ndindex(g_arr.shape):
-        row = _KDIGO_RISK.get(g_arr[idx]) if isinstance(g_arr[idx], str) else None
-        col = _A_INDEX.get(a_arr[idx]) if isinstance(a_arr[idx], str) else None
-        if row is not None and col is not None:
-            out[idx] = row[col]
+    for g_label, row in _KDIGO_RISK.items():
+        in_row = g_arr == g_label
+        for a_label, col in _A_INDEX.items():
+            out[in_row & (a_arr == a_label)] = row[col]
     if np.ndim(g_category) == 0 and np.ndim(a_category) == 0:
         return out.reshape(()).item()
     return out
