@@ -54,8 +54,12 @@ with st.sidebar:
     arms: list[str] = []
     if role.value == "unblinded":
         arms = st.multiselect("Arm", study_arms(con), key="flt_arm", placeholder="All arms")
+    study_cut = report.study.get("data_cut_date")
+    cut = st.date_input("Data up to (interim view)", value=study_cut, max_value=study_cut, key="flt_cut",
+                        help="Restrict every table to subjects entered and records dated on or before this date.")
     spec = FilterSpec(population=population, sexes=tuple(sexes), age_groups=tuple(ages),
-                      egfr_categories=tuple(egfr), arms=tuple(arms))
+                      egfr_categories=tuple(egfr), arms=tuple(arms),
+                      data_cut=cut if cut and study_cut and cut < study_cut else None)
     st.session_state["dsmb_spec"] = spec
     st.caption("Active: " + "; ".join(spec.describe()))
 
@@ -79,4 +83,9 @@ sections = {
     "Labs": [_page("labs.py", "Lab shifts & liver", ":material/biotech:")] if _exists("labs.py") else [],
     "Data quality": [_page("data_quality.py", "Data quality", ":material/rule:")],
 }
-st.navigation({k: v for k, v in sections.items() if v}).run()
+navigation = st.navigation({k: v for k, v in sections.items() if v})
+st.session_state["dsmb_router"] = True
+deep_link = st.session_state.pop("dsmb_deep_link", None)
+if deep_link:
+    st.switch_page(deep_link)
+navigation.run()

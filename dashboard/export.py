@@ -51,8 +51,32 @@ def export_tables(extract: Path, role: Role | str, out: Path, spec: FilterSpec |
     return written
 
 
-def write_meeting_packet(extract: Path, role: Role | str, out: Path, spec: FilterSpec | None = None) -> Path:
-    """One HTML file with every registered display table for the role, by page, with the cover facts."""
+def _chart_images(entry, frame) -> list[str]:
+    """The entry's charts as embedded PNG images (rendered offline with vl-convert)."""
+    import base64
+
+    import vl_convert
+
+    out = []
+    for chart_fn in entry.charts:
+        try:
+            chart = chart_fn(frame)
+            spec = chart.to_dict()
+            if spec.get("width") == "container":
+                spec["width"] = 900
+            png = vl_convert.vegalite_to_png(spec, scale=1.5)
+        except Exception as exc:  # noqa: BLE001 - a chart that cannot render is named, not fatal
+            out.append(f"<p><i>Chart not rendered: {html.escape(type(exc).__name__)}</i></p>")
+            continue
+        out.append(f"<img alt='{html.escape(entry.title)}' style='max-width:100%' "
+                   f"src='data:image/png;base64,{base64.b64encode(png).decode()}'/>")
+    return out
+
+
+def write_meeting_packet(extract: Path, role: Role | str, out: Path, spec: FilterSpec | None = None,
+                         charts: bool = True) -> Path:
+    """One self-contained HTML file: cover (study, data cut, report date, fingerprint, confidentiality
+    label), then every registered display table and chart the role may see, by page."""
     role = Role.parse(role)
     spec = (spec or FilterSpec()).for_role(role)
     con, report = load_extract(extract, role)
@@ -74,7 +98,8 @@ def write_meeting_packet(extract: Path, role: Role | str, out: Path, spec: Filte
             for entry in entries:
                 parts.append(f"<h3>{html.escape(entry.title)}</h3>")
                 try:
-                    shown = registry.display(entry.name, registry.compute(entry.name, con, spec, role))
+                    frame = registry.compute(entry.name, con, spec, role)
+                    shown = registry.display(entry.name, frame)
                 except registry.NotInExtract as exc:
                     parts.append(f"<p><i>Not in this extract: {html.escape(str(exc))}</i></p>")
                     continue
@@ -82,6 +107,8 @@ def write_meeting_packet(extract: Path, role: Role | str, out: Path, spec: Filte
                     parts.append(f"<p class='def'>{html.escape(entry.definition)}</p>")
                 parts.append(shown.to_html(index=False, na_rep="", border=0, classes="t") if len(shown)
                              else "<p>No rows.</p>")
+                if charts:
+                    parts.extend(_chart_images(entry, frame))
     finally:
         con.close()
     style = ("<style>body{font-family:sans-serif;font-size:14px;margin:2em} table.t{border-collapse:collapse}"

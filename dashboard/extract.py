@@ -8,6 +8,7 @@ values: that is the contracts' job. Problems with the files themselves raise
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import hashlib
 import shutil
@@ -77,7 +78,7 @@ def open_extract(path: Path, workdir: Path | None = None) -> Path:
         with zipfile.ZipFile(path) as zf:
             for member in zf.infolist():
                 dest = (target / member.filename).resolve()
-                if not str(dest).startswith(str(target.resolve())):
+                if not dest.is_relative_to(target.resolve()):  # a string prefix test lets ../<target>2/ out
                     raise ExtractError(f"{path}: member {member.filename!r} would unpack outside the extract folder.")
             zf.extractall(target)
     except zipfile.BadZipFile as exc:
@@ -162,11 +163,14 @@ def read_manifest(folder: Path) -> Manifest:
         value = _get(section, key, str, "a path (relative to the extract folder)")
         return (folder / value).resolve() if value else None
 
+    # Read id and title before ``derived`` is worked out: it depends on what ``given`` holds.
+    study_id = _get(study, "id", str, "a study identifier")
+    title = _get(study, "title", str, "text")
     derived = tuple(k for k in ("study_id", "title", "data_cut", "target_enrollment")
                     if {"study_id": "id"}.get(k, k) not in given)
     return Manifest(
-        study_id=_get(study, "id", str, "a study identifier"),
-        title=_get(study, "title", str, "text"),
+        study_id=study_id,
+        title=title,
         sponsor=_get(study, "sponsor", str, "text"),
         data_cut=cut,
         target_enrollment=target,
@@ -191,8 +195,20 @@ def sha256_of(path: Path) -> str:
 
 
 def read_columns(src: SourceFile, encoding: str = "utf-8") -> list[str]:
-    """The column names of a file, read without its rows."""
-    return list(next(iter_chunks(src, encoding, chunk_rows=5))[1].columns)
+    """The column names of a file, read without its rows.
+
+    A CSV header that names a column twice is refused: pandas would rename the second ``ARM``
+    to ``ARM.1``, a name no blinding rule recognises.
+    """
+    columns = list(next(iter_chunks(src, encoding, chunk_rows=5))[1].columns)
+    if src.format == "csv":
+        with open(src.path, newline="", encoding=encoding) as fh:
+            header = next(csv.reader(fh), [])
+        repeated = sorted({c for c in header if header.count(c) > 1})
+        if repeated:
+            raise ExtractError(f"{src.name}: column {repeated[0]} appears {header.count(repeated[0])} times in the "
+                               "header; expected each column once.")
+    return columns
 
 
 def iter_chunks(src: SourceFile, encoding: str = "utf-8",
@@ -212,14 +228,28 @@ def iter_chunks(src: SourceFile, encoding: str = "utf-8",
     except ExtractError:
         raise
     except UnicodeDecodeError as exc:
+        # exc.start is an offset into the reader's buffer, not the file: find the line ourselves.
+        line, byte = _first_undecodable_line(src.path, encoding) or (None, exc.object[exc.start:exc.start + 1])
+        where = f" on line {line}" if line else ""
         raise ExtractError(
-            f"{src.name}: cannot be read as {encoding} (byte {exc.object[exc.start:exc.start + 1]!r} at position "
-            f"{exc.start}); expected {encoding} text, or set [extract] encoding in extract.toml."
+            f"{src.name}: cannot be read as {encoding} (byte {byte!r}{where}); "
+            f"expected {encoding} text, or set [extract] encoding in extract.toml."
         ) from None
     except Exception as exc:  # every reader's own error becomes one line naming the file
         raise ExtractError(f"{src.name}: cannot be read as {src.format.upper()} ({type(exc).__name__}: {exc}).") from None
     if start == 1:
         raise ExtractError(f"{src.name}: the file has no records; expected at least one {src.domain} row.")
+
+
+def _first_undecodable_line(path: Path, encoding: str) -> tuple[int, bytes] | None:
+    """1-based line number (the header is line 1) and first bytes that do not decode, or None."""
+    with open(path, "rb") as fh:
+        for number, raw in enumerate(fh, start=1):
+            try:
+                raw.decode(encoding)
+            except UnicodeDecodeError as exc:
+                return number, raw[exc.start:exc.start + 1]
+    return None
 
 
 def _raw_chunks(src: SourceFile, encoding: str, chunk_rows: int) -> Iterator[pd.DataFrame]:
@@ -248,6 +278,17 @@ def _raw_chunks(src: SourceFile, encoding: str, chunk_rows: int) -> Iterator[pd.
 
 
 SAS_EPOCH = pd.Timestamp("1960-01-01")
+#: SAS day numbers read as dates: 1800-01-01 to 2199-12-31. Outside that a number is not a
+#: date (``20230103`` is YYYYMMDD text, not SAS day 20,230,103 in the year 57,000).
+SAS_DAY_RANGE = ((pd.Timestamp("1800-01-01") - SAS_EPOCH).days, (pd.Timestamp("2199-12-31") - SAS_EPOCH).days)
+
+
+def _sas_days(numbers: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """SAS day numbers as datetimes, and the mask of numbers outside :data:`SAS_DAY_RANGE`."""
+    numbers = numbers.astype("float64")
+    usable = numbers.between(*SAS_DAY_RANGE)
+    parsed = SAS_EPOCH + pd.to_timedelta(numbers.where(usable), unit="D")
+    return parsed.astype("datetime64[us]").dt.floor("D"), numbers.notna() & ~usable
 
 
 def parse_dates(values: pd.Series) -> tuple[pd.Series, pd.Series]:
@@ -256,13 +297,13 @@ def parse_dates(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     Accepted, first that applies wins: datetime values; ``datetime.date`` objects; numbers
     (SAS dates, days since 1960-01-01); ISO 8601 text (``2021-03-04``, date part of
     ``2021-03-04T10:00``); DATE9 text (``04MAR2021``); text holding a SAS day number.
-    Missing or empty values are missing, not errors.
+    SAS day numbers outside :data:`SAS_DAY_RANGE` are unparseable. Missing or empty values are
+    missing, not errors.
     """
     if pd.api.types.is_datetime64_any_dtype(values):
         return values.astype("datetime64[us]"), pd.Series(False, index=values.index)
     if pd.api.types.is_numeric_dtype(values):
-        parsed = SAS_EPOCH + pd.to_timedelta(values, unit="D")
-        return parsed.astype("datetime64[us]").dt.floor("D"), pd.Series(False, index=values.index)
+        return _sas_days(values)
     text = values.astype("string").str.strip()
     missing = text.isna() | (text == "")
     parsed = pd.to_datetime(text.str.slice(0, 10), format="%Y-%m-%d", errors="coerce")
@@ -272,7 +313,7 @@ def parse_dates(values: pd.Series) -> tuple[pd.Series, pd.Series]:
         todo = parsed.isna() & ~missing
     if todo.any():
         numeric = pd.to_numeric(text[todo].where(text[todo].str.fullmatch(r"-?\d+(\.0+)?", na=False)), errors="coerce")
-        parsed[todo] = SAS_EPOCH + pd.to_timedelta(numeric, unit="D")
+        parsed[todo] = _sas_days(numeric)[0]
     bad = parsed.isna() & ~missing
     return parsed.astype("datetime64[us]"), bad
 

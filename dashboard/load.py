@@ -159,7 +159,11 @@ def load_extract(extract: Path | str, role: Role | str = Role.BLINDED, db_path: 
 def _prepare_arm(ctx: _Context, adsl: SourceFile, require_arm: bool) -> None:
     """Read the treatment assignment into memory (never into DuckDB in the blinded role)."""
     contract = CONTRACTS["ADSL"]
-    rename = contract.canonical_columns(read_columns(adsl, ctx.manifest.encoding))
+    raw_cols = read_columns(adsl, ctx.manifest.encoding)
+    rename = contract.canonical_columns(raw_cols)
+    # Checked here, before the arm is read: two columns mapping to one name (ARM and " arm ")
+    # would make the arm a frame, not a column.
+    _check_columns(contract, adsl, raw_cols, rename)
     cols = set(rename.values())
     arm_col = next((c for c in ARM_SOURCE_COLUMNS if c in cols), None)
     arms = None
@@ -425,7 +429,11 @@ def _finalise_table(ctx: _Context, contract: DomainContract) -> None:
     ctx.con.execute("DROP VIEW _stacked")
     # Optional contract columns the extract lacks are added empty, so every query runs on every
     # extract; the note lets pages say "not in this extract" instead of failing.
-    absent = [c for c in contract.columns if c not in cols]
+    # In the blinded role never add a column whose name blinding removes (ADEX EXDOSE, AVAL):
+    # a treatment variable must not exist there, even empty. (A B4 column such as SEX comes
+    # back empty: its name reveals nothing.)
+    absent = [c for c in contract.columns if c not in cols and not (
+        ctx.role is Role.BLINDED and column_blinding_rule(contract.name, c, ctx.manifest.blind_columns))]
     sql_type = {"date": "DATE", "number": "DOUBLE", "text": "VARCHAR"}
     for kind in ("date", "number", "text"):
         for c in contract.columns_of_kind(kind):
@@ -442,14 +450,19 @@ def _finalise_table(ctx: _Context, contract: DomainContract) -> None:
 def _cross_row_checks(ctx: _Context, contract: DomainContract) -> None:
     table = contract.name.lower()
     cols = db.table_columns(ctx.con, table)
-    key = [c for c in contract.record_key if c in cols]
+    # Key columns the file actually has (optional columns it lacks were added empty). USUBJID
+    # always counts: when every row was quarantined the table is empty, and an empty key is no SQL.
+    key = [c for c in contract.record_key if c in cols and (
+        c == "USUBJID" or ctx.con.execute(f'SELECT count("{c}") > 0 FROM "{table}"').fetchone()[0])]
     if contract.name != "ADSL" and not (set(key) - {"USUBJID"}):
         key = [c for c in cols if c not in (SRC_FILE, SRC_ROW)]  # no record key: exact duplicates
     key_sql = ", ".join(f'"{c}"' for c in key)
     what = f"one {contract.row_label} per {', '.join(key)}"
+    shown = [c for c in key if c != "USUBJID"] or key
+    value_sql = "concat_ws(' / ', " + ", ".join(f'CAST(t."{c}" AS VARCHAR)' for c in shown) + ")"
     _quarantine_sql(ctx, contract, f"""
-        SELECT t.{SRC_FILE}, t.{SRC_ROW}, t.USUBJID, 'duplicate_record' AS check_key, '{key[-1]}' AS col,
-               CAST(t."{key[-1]}" AS VARCHAR) AS value,
+        SELECT t.{SRC_FILE}, t.{SRC_ROW}, t.USUBJID, 'duplicate_record' AS check_key, '{"+".join(shown)}' AS col,
+               {value_sql} AS value,
                'duplicate of ' || first_file || ' row ' || first_row AS detail
         FROM (SELECT *, row_number() OVER w AS k,
                      first_value({SRC_FILE}) OVER w AS first_file, first_value({SRC_ROW}) OVER w AS first_row

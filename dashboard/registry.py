@@ -57,15 +57,60 @@ class TableSpec:
         return Role.parse(role) in self.roles
 
 
-TABLES: dict[str, TableSpec] = {}
+class _Registry(dict):
+    """The table dict, filled on first read: analysis modules import this module, so their
+    ``register()`` calls cannot run while it is being imported (no import cycle)."""
+
+    _loading = False
+    _loaded = False
+
+    def _ensure(self) -> None:
+        if not (self._loaded or self._loading):
+            type(self)._loading = True
+            try:
+                _load_entries()
+                type(self)._loaded = True
+            finally:
+                type(self)._loading = False
+
+    def __getitem__(self, key):
+        self._ensure()
+        return super().__getitem__(key)
+
+    def __contains__(self, key) -> bool:
+        self._ensure()
+        return super().__contains__(key)
+
+    def __iter__(self):
+        self._ensure()
+        return super().__iter__()
+
+    def __len__(self) -> int:
+        self._ensure()
+        return super().__len__()
+
+    def values(self):
+        self._ensure()
+        return super().values()
+
+    def items(self):
+        self._ensure()
+        return super().items()
+
+    def keys(self):
+        self._ensure()
+        return super().keys()
+
+
+TABLES: dict[str, TableSpec] = _Registry()
 
 
 def register(spec: TableSpec) -> TableSpec:
-    if spec.name in TABLES:
+    if dict.__contains__(TABLES, spec.name):
         raise ValueError(f"table {spec.name!r} is registered twice")
     if spec.page not in PAGES:
         raise ValueError(f"table {spec.name!r}: unknown page {spec.page!r}")
-    TABLES[spec.name] = spec
+    dict.__setitem__(TABLES, spec.name, spec)
     return spec
 
 
@@ -107,6 +152,3 @@ def _load_entries() -> None:
     from dashboard.analyses import register_all
 
     register_all()
-
-
-_load_entries()

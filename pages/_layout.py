@@ -55,6 +55,11 @@ def role_banner(ctx: PageContext) -> None:
 
 def page_header(title: str, page_key: str) -> PageContext:
     """Render the persistent header (study, data cut, fingerprint, role banner); return the context."""
+    if not st.session_state.get("dsmb_router"):
+        # A deep link opened before the router ran in this session: Streamlit ran the page file
+        # on its own (no sidebar filters, no theme). Go through the router, then come back here.
+        st.session_state["dsmb_deep_link"] = f"pages/{page_key}.py"
+        st.switch_page("streamlit_app.py")
     ctx = current()
     study = ctx.study
     role_banner(ctx)
