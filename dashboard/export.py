@@ -19,6 +19,9 @@ from dashboard.blinding import Role
 from dashboard.filters import FilterSpec
 from dashboard.load import load_extract
 
+#: Listings longer than this are cut in the packet (the export has every row).
+PACKET_MAX_ROWS = 300
+
 
 def export_tables(extract: Path, role: Role | str, out: Path, spec: FilterSpec | None = None) -> list[Path]:
     """Write every registered table for ``role`` as CSV into ``out``; returns the files written."""
@@ -91,7 +94,7 @@ def write_meeting_packet(extract: Path, role: Role | str, out: Path, spec: Filte
                  ("Role", role.value), ("Filter", "; ".join(spec.describe()))]) + "</table>"]
     try:
         for page, title in registry.PAGES.items():
-            entries = registry.tables_for(page, role)
+            entries = [e for e in registry.tables_for(page, role) if e.packet]
             if not entries:
                 continue
             parts.append(f"<h2>{html.escape(title)}</h2>")
@@ -105,6 +108,10 @@ def write_meeting_packet(extract: Path, role: Role | str, out: Path, spec: Filte
                     continue
                 if entry.definition:
                     parts.append(f"<p class='def'>{html.escape(entry.definition)}</p>")
+                if len(shown) > PACKET_MAX_ROWS:
+                    parts.append(f"<p class='def'>First {PACKET_MAX_ROWS} of {len(shown)} rows; the full table is "
+                                 f"<code>{entry.name}.csv</code> in <code>python -m dashboard export</code>.</p>")
+                    shown = shown.head(PACKET_MAX_ROWS)
                 parts.append(shown.to_html(index=False, na_rep="", border=0, classes="t") if len(shown)
                              else "<p>No rows.</p>")
                 if charts:

@@ -18,43 +18,7 @@ import pandas as pd
 from dashboard.blinding import POOLED_ARM, Role
 from dashboard.filters import TOTAL_ARM, FilterSpec
 
-BOTH_ROLES = frozenset({Role.BLINDED, Role.UNBLINDED})
-UNBLINDED_ONLY = frozenset({Role.UNBLINDED})
-
-PAGES = {
-    "overview": "Overview",
-    "enrollment": "Enrollment & disposition",
-    "exposure": "Exposure",
-    "baseline": "Baseline characteristics",
-    "adverse_events": "Adverse events",
-    "renal": "Renal function",
-    "labs": "Lab shifts & liver",
-    "data_quality": "Data quality",
-}
-
-
-class NotInExtract(Exception):
-    """The extract lacks what a table needs; pages show the message as "not in this extract"."""
-
-
-@dataclass(frozen=True)
-class TableSpec:
-    """One registered result. ``definition`` cites the clinical definition in use."""
-
-    name: str
-    title: str
-    page: str
-    compute: Callable[[duckdb.DuckDBPyConnection, FilterSpec], pd.DataFrame]
-    display: Callable[[pd.DataFrame], pd.DataFrame] | None = None
-    charts: tuple[Callable[[pd.DataFrame], object], ...] = ()
-    roles: frozenset = BOTH_ROLES
-    definition: str = ""
-    exportable: bool = True
-    order: int = 100
-    extra: dict = field(default_factory=dict)
-
-    def allowed(self, role: Role | str) -> bool:
-        return Role.parse(role) in self.roles
+from dashboard.tables import BOTH_ROLES, PAGES, UNBLINDED_ONLY, NotInExtract, TableSpec  # noqa: F401 (re-exported)
 
 
 class _Registry(dict):
@@ -148,7 +112,7 @@ def assert_pooled(frame: pd.DataFrame, name: str = "") -> None:
 
 
 def _load_entries() -> None:
-    """Import the analysis modules; each registers its tables on import."""
+    """Import the analysis modules and let each add its tables."""
     from dashboard.analyses import register_all
 
-    register_all()
+    register_all(register)

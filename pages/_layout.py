@@ -130,12 +130,13 @@ def show_table(ctx: PageContext, name: str, spec: FilterSpec | None = None, char
 
 def download_buttons(ctx: PageContext, name: str, shown: pd.DataFrame, key: str) -> None:
     """CSV and Excel downloads of exactly the table shown."""
-    c1, c2, _ = st.columns([1, 1, 4])
     stem = f"{ctx.study.get('study_id', 'study')}_{name}_{ctx.role.value}"
-    c1.download_button("Download CSV", shown.to_csv(index=False).encode("utf-8"), f"{stem}.csv", "text/csv",
-                       key=f"{key}_csv")
-    c2.download_button("Download Excel", to_excel_bytes(shown, name), f"{stem}.xlsx",
-                       "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", key=f"{key}_xlsx")
+    with st.container(horizontal=True):
+        st.download_button("CSV", shown.to_csv(index=False).encode("utf-8"), f"{stem}.csv", "text/csv",
+                           key=f"{key}_csv", icon=":material/download:", help="Download this table as CSV")
+        st.download_button("Excel", to_excel_bytes(shown, name), f"{stem}.xlsx",
+                           "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", key=f"{key}_xlsx",
+                           icon=":material/download:", help="Download this table as an Excel workbook")
 
 
 def to_excel_bytes(frame: pd.DataFrame, sheet: str) -> bytes:
@@ -148,8 +149,8 @@ def to_excel_bytes(frame: pd.DataFrame, sheet: str) -> bytes:
 def show_chart(chart, key: str | None = None, on_select: bool = False):
     """Render an Altair chart full width; with ``on_select`` returns the selection event."""
     if on_select:
-        return st.altair_chart(chart, width="stretch", key=key, on_select="rerun")
-    st.altair_chart(chart, width="stretch", key=key)
+        return st.altair_chart(chart, width="stretch", key=key, on_select="rerun", theme=None)
+    st.altair_chart(chart, width="stretch", key=key, theme=None)
     return None
 
 

@@ -5,7 +5,7 @@ import streamlit as st
 
 from dashboard.analyses import adverse_events as ae
 from dashboard.charts.adverse_events import ae_explorer_chart
-from dashboard.registry import NotInExtract
+from dashboard.tables import NotInExtract
 from pages._layout import open_subject, page_header, show_chart, show_table, subject_picker
 
 SERIOUS = {"All": None, "Serious only": "Y", "Non-serious only": "N"}

@@ -30,8 +30,10 @@ change = get_table(ctx, "renal_change_to_last")
 tabs = st.tabs([meta.label for meta in renal.RENAL_PARAMS.values()])
 for tab, (code, meta) in zip(tabs, renal.RENAL_PARAMS.items()):
     with tab:
-        if not renal.parameter_present(sources, code) or summary is None:
+        if not renal.parameter_present(sources, code):
             st.info(f"{meta.label}: not in this extract.")
+            continue
+        if summary is None:  # nothing in the current selection (get_table said so above)
             continue
         show_chart(charts.mean_over_visits(summary, code, "absolute"), key=f"renal_mean_{code}")
         show_chart(charts.mean_over_visits(summary, code, "change"), key=f"renal_change_{code}")

@@ -101,6 +101,16 @@ def test_renal_parameters_supplied_egfr_and_ablfl_baseline(tiny):
     assert_frame_equal(out[expected.columns.tolist()], expected)
 
 
+def test_renal_parameters_status_is_the_extracts_not_the_filters(tiny):
+    # no Drug X woman aged >= 65: nothing selected, yet the parameters are in the extract
+    nobody = FilterSpec(sexes=("F",), age_groups=(">=65",), arms=(DRUG,))
+    out = _compute("renal_parameters", tiny, spec=nobody)
+    assert out["status"].tolist() == ["present", "present", "present", "not in this extract"]
+    assert out["n_subjects"].tolist() == [0, 0, 0, 0]
+    with pytest.raises(registry.NotInExtract, match="no eGFR values in the current selection"):
+        _compute("egfr_slope", tiny, spec=nobody)
+
+
 def test_renal_parameters_derived_egfr_and_absent_uacr(creatinine_only):
     out = _compute("renal_parameters", creatinine_only).set_index("param")
     assert out.loc["EGFR", "source"].startswith("derived by the dashboard from serum creatinine (CKD-EPI 2021")

@@ -1,7 +1,8 @@
 """Analyses: pure functions ``(con, spec) -> tidy DataFrame``, one per registered table.
 
-Each module's ``register()`` adds its tables to :data:`dashboard.registry.TABLES`; the
-registry calls :func:`register_all` once on import.
+Each module's ``register(add)`` passes its ``dashboard.tables.TableSpec`` entries to ``add``;
+the registry calls :func:`register_all` with its own ``register`` the first time it is read,
+so analysis modules never import the registry.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ MODULES = ("overview", "enrollment", "exposure", "baseline", "adverse_events", "
            "data_quality")
 
 
-def register_all() -> None:
+def register_all(add) -> None:
     for name in MODULES:
         try:
             module = importlib.import_module(f"dashboard.analyses.{name}")
@@ -21,4 +22,4 @@ def register_all() -> None:
             if exc.name == f"dashboard.analyses.{name}":
                 continue  # a page not built yet
             raise
-        module.register()
+        module.register(add)

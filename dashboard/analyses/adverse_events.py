@@ -38,7 +38,7 @@ from dashboard import db, stats
 from dashboard.analyses.common import count_subjects, with_total_rows
 from dashboard.filters import TOTAL_ARM, FilterSpec
 from dashboard.population import arm_denominators, run
-from dashboard.registry import UNBLINDED_ONLY, NotInExtract
+from dashboard.tables import UNBLINDED_ONLY, NotInExtract
 
 # --------------------------------------------------------------------------------------------
 # vocabularies and rules
@@ -949,11 +949,11 @@ _COMMON = ("Treatment-emergent: TRTEMFL='Y' when ADAE has TRTEMFL, otherwise der
            "analysis population (safety by default). AE filters on this page apply.")
 
 
-def register() -> None:
+def register(add) -> None:
     from dashboard.charts.adverse_events import (
         ae_cumulative_incidence_chart, ae_dot_plot_chart, ae_explorer_chart, ae_timeline_chart,
     )
-    from dashboard.registry import TableSpec, register as add
+    from dashboard.tables import TableSpec
 
     add(TableSpec("ae_overview", "Overview of treatment-emergent adverse events", "adverse_events", ae_overview,
                   display=_overview_display, order=10,

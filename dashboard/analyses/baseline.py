@@ -150,8 +150,8 @@ def _display(frame: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(out_rows).fillna("")
 
 
-def register() -> None:
-    from dashboard.registry import TableSpec, register as add
+def register(add) -> None:
+    from dashboard.tables import TableSpec
 
     add(TableSpec("baseline_characteristics", "Baseline characteristics", "baseline", baseline_characteristics,
                   display=_display, order=10,

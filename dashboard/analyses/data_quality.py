@@ -48,8 +48,8 @@ def blinding_decisions(con, spec: FilterSpec) -> pd.DataFrame:
     return db.run(con, "SELECT * FROM blinding_log ORDER BY domain, rule, \"column\"")
 
 
-def register() -> None:
-    from dashboard.registry import TableSpec, register as add
+def register(add) -> None:
+    from dashboard.tables import TableSpec
 
     add(TableSpec("validation_summary", "Validation status by domain", "data_quality", validation_summary, order=10,
                   definition="Every input row is either loaded (accepted) or quarantined with its reason: "

@@ -171,9 +171,9 @@ def _month_display(frame: pd.DataFrame) -> pd.DataFrame:
         columns={"month": "Month"})
 
 
-def register() -> None:
+def register(add) -> None:
     from dashboard.charts.enrollment import cumulative_enrollment_chart, disposition_chart
-    from dashboard.registry import TableSpec, register as add
+    from dashboard.tables import TableSpec
 
     add(TableSpec("enrollment_by_month", "Enrollment by month (randomized)", "enrollment", enrollment_by_month,
                   display=_month_display, charts=(cumulative_enrollment_chart,), order=10,

@@ -9,7 +9,7 @@ from dashboard import db
 from dashboard.analyses.common import count_subjects, describe_continuous, with_total_rows
 from dashboard.filters import FilterSpec
 from dashboard.population import arm_denominators, run
-from dashboard.registry import UNBLINDED_ONLY, NotInExtract
+from dashboard.tables import UNBLINDED_ONLY, NotInExtract
 
 #: An infusion more than this many days after its planned day is "delayed".
 DELAY_TOLERANCE_DAYS = 3
@@ -164,9 +164,9 @@ def _dose_display(frame: pd.DataFrame) -> pd.DataFrame:
                          "Cumulative per subject, mean": frame["cumulative_mean"].map(fmt_num)})
 
 
-def register() -> None:
+def register(add) -> None:
     from dashboard.charts.exposure import infusions_chart
-    from dashboard.registry import TableSpec, register as add
+    from dashboard.tables import TableSpec
 
     add(TableSpec("infusions_per_subject", "Infusions received per subject", "exposure", infusions_per_subject,
                   display=_count_display("Infusions received", "infusions"), charts=(infusions_chart,), order=10,

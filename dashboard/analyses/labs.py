@@ -73,9 +73,8 @@ from data_contracts.adlb import canonical_lab_code
 
 
 def _not_in_extract(message: str) -> Exception:
-    """``registry.NotInExtract``, imported when raised: the registry imports this module while it
-    loads, so a module-level import would make ``import dashboard.analyses.labs`` circular."""
-    from dashboard.registry import NotInExtract
+    """A ``dashboard.tables.NotInExtract`` with ``message``."""
+    from dashboard.tables import NotInExtract
 
     return NotInExtract(message)
 
@@ -1103,11 +1102,11 @@ _CATEGORY_NOTE = ("LOW/NORMAL/HIGH from AVAL vs the record's ANRLO/ANRHI (a valu
                   "BNRIND/ANRIND only when no range exists.")
 
 
-def register() -> None:
+def register(add) -> None:
     from dashboard.charts.labs import (
         edish_chart, lab_box_chart, lab_shift_heatmap, lab_shift_plot,
     )
-    from dashboard.registry import TableSpec, register as add
+    from dashboard.tables import TableSpec
 
     add(TableSpec("lab_shift_summary", "Lab shifts from baseline, every parameter", "labs", lab_shift_summary,
                   display=_shift_summary_display, order=10,

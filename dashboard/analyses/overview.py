@@ -12,13 +12,31 @@ from dashboard import db
 from dashboard.filters import FilterSpec
 
 
-def _table(name: str, con, spec: FilterSpec) -> pd.DataFrame | None:
-    from dashboard.registry import TABLES, NotInExtract
+#: The analyses the overview reads, by registered name: (module, function).
+_SOURCES = {
+    "subject_flow": ("enrollment", "subject_flow"),
+    "infusion_deviations": ("exposure", "infusion_deviations"),
+    "ae_overview": ("adverse_events", "ae_overview"),
+    "ae_serious_listing": ("adverse_events", "ae_serious_listing"),
+    "kidney_events": ("renal", "kidney_events"),
+    "kidney_events_by_subject": ("renal", "kidney_events_by_subject"),
+    "hys_law_candidates": ("labs", "hys_law_candidates"),
+}
 
-    if name not in TABLES:
+
+def _table(name: str, con, spec: FilterSpec) -> pd.DataFrame | None:
+    """The same analysis function the registry runs for ``name`` (None when not in this extract)."""
+    import importlib
+
+    from dashboard.tables import NotInExtract
+
+    module, function = _SOURCES[name]
+    try:
+        compute = getattr(importlib.import_module(f"dashboard.analyses.{module}"), function)
+    except (ModuleNotFoundError, AttributeError):
         return None
     try:
-        return TABLES[name].compute(con, spec)
+        return compute(con, spec)
     except NotInExtract:
         return None
 
@@ -103,8 +121,8 @@ def _key_display(frame: pd.DataFrame) -> pd.DataFrame:
                        ).rename(columns={"label": "Subjects"})
 
 
-def register() -> None:
-    from dashboard.registry import TableSpec, register as add
+def register(add) -> None:
+    from dashboard.tables import TableSpec
 
     add(TableSpec("key_numbers", "Key numbers", "overview", key_numbers, display=_key_display, order=10,
                   definition="From the registered tables subject_flow, ae_overview and kidney_events; "

@@ -46,7 +46,7 @@ from dashboard import renal as kidney
 from dashboard.analyses.common import count_subjects, describe_continuous, with_total_rows
 from dashboard.filters import TOTAL_ARM, FilterSpec
 from dashboard.population import arm_denominators, run
-from dashboard.registry import NotInExtract
+from dashboard.tables import NotInExtract
 from dashboard.stats import geometric_mean, geometric_mean_ratio_ci, mean_ci
 from data_contracts.adlb import canonical_lab_code
 
@@ -242,9 +242,14 @@ def _present(rec: pd.DataFrame, param: str) -> bool:
     return bool((rec["param"] == param).any())
 
 
-def _need(rec: pd.DataFrame, param: str, what: str) -> None:
-    if not _present(rec, param):
-        raise NotInExtract(f"{RENAL_PARAMS[param].label} is not in this extract, so {what} cannot be shown.")
+def _need(con, rec: pd.DataFrame, param: str, what: str) -> None:
+    """Raise NotInExtract when the parameter has no values: absent from the extract, or filtered out."""
+    if _present(rec, param):
+        return
+    label = RENAL_PARAMS[param].label
+    if param in _paramcds(con).values():
+        raise NotInExtract(f"no {label} values in the current selection, so {what} cannot be shown.")
+    raise NotInExtract(f"{label} is not in this extract, so {what} cannot be shown.")
 
 
 def _unit(rec: pd.DataFrame, param: str) -> str:
@@ -255,25 +260,36 @@ def _unit(rec: pd.DataFrame, param: str) -> str:
 # ---------------------------------------------------------------------------------------------
 # data sources
 # ---------------------------------------------------------------------------------------------
+def _egfr_derived(con) -> bool:
+    """Whether the extract's eGFR rows are the loader's CKD-EPI 2021 derivation (PARAMTYP='DERIVED')."""
+    if "PARAMTYP" not in db.table_columns(con, "adlb"):
+        return False
+    codes = [c for c, canon in _paramcds(con).items() if canon == "EGFR"]
+    return bool(db.run(con, """SELECT count(*) AS n FROM adlb WHERE PARAMTYP = 'DERIVED'
+                               AND PARAMCD IN (SELECT unnest(CAST($codes AS VARCHAR[])))""",
+                       {"codes": codes})["n"].iloc[0])
+
+
 def renal_parameters(con, spec: FilterSpec) -> pd.DataFrame:
     """Which renal parameters the extract holds, where eGFR comes from, and how baseline is chosen.
 
     Population: the analysis population; records up to the data cut. Returns one row per
     parameter (EGFR, CREAT, UACR, UPROT24, always all four): ``param``, ``label``, ``unit``,
-    ``status`` ("present" / "not in this extract"), ``source`` (eGFR: derived by the loader
+    ``status`` ("present" / "not in this extract", whatever the filter), ``source`` (eGFR: derived by the loader
     with CKD-EPI 2021 when its rows carry PARAMTYP='DERIVED', else supplied by the extract),
     ``paramcd`` (the extract's code), ``baseline_method``, ``n_subjects``, ``n_records``,
     ``n_excluded`` (records without AVAL or ADT, not used), ``n_out_of_window``.
     """
     rec, dropped, methods = renal_records(con, spec)
+    in_extract = set(_paramcds(con).values())  # the extract's parameters, whatever the filter selects
     rows = []
     for code, meta in RENAL_PARAMS.items():
         sub = rec[rec["param"] == code]
         lost = dropped[dropped["param"] == code] if len(dropped) else dropped
-        present = len(sub) > 0
+        present = code in in_extract
         if not present:
             source = ""
-        elif code == "EGFR" and sub["paramtyp"].astype("string").str.upper().eq("DERIVED").fillna(False).any():
+        elif code == "EGFR" and _egfr_derived(con):
             source = "derived by the dashboard from serum creatinine (CKD-EPI 2021, race-free; clinical_reference §1)"
         else:
             source = "supplied by the extract"
@@ -345,7 +361,8 @@ def renal_summary_by_visit(con, spec: FilterSpec) -> pd.DataFrame:
     """
     rec, _, _ = renal_records(con, spec)
     if rec.empty:
-        raise NotInExtract("no eGFR, creatinine, UACR or 24-h urine protein records in this extract.")
+        raise NotInExtract("no eGFR, creatinine, UACR or 24-h urine protein records in this extract "
+                           "(or in the current selection).")
     den = arm_denominators(con, spec)
     base = rec[rec["is_baseline"]].assign(chg=np.nan)
     visits = _one_per_visit(rec)
@@ -389,7 +406,7 @@ def egfr_slope(con, spec: FilterSpec) -> pd.DataFrame:
     (NaN when fewer than 2 distinct days remain).
     """
     rec, _, _ = renal_records(con, spec)
-    _need(rec, "EGFR", "the eGFR slope")
+    _need(con, rec, "EGFR", "the eGFR slope")
     start = spec.option("egfr_slope_start_day", None)
     eg = rec[rec["param"] == "EGFR"]
     base = eg[eg["is_baseline"]]
@@ -699,7 +716,7 @@ def kdigo_shift(con, spec: FilterSpec) -> pd.DataFrame:
     ``baseline``, ``post_baseline``, ``n``, ``N``, ``pct``.
     """
     rec, _, _ = renal_records(con, spec)
-    _need(rec, "EGFR", "the KDIGO shift")
+    _need(con, rec, "EGFR", "the KDIGO shift")
     den_pop = arm_denominators(con, spec)
     parts = []
     for axis, levels in (("G", G_LEVELS), ("A", A_LEVELS)):
@@ -744,10 +761,11 @@ def _paired_ga(rec: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     return b, p
 
 
-def _need_risk(rec: pd.DataFrame) -> None:
-    _need(rec, "EGFR", "the KDIGO risk category")
-    if not _present(rec, "UACR"):
+def _need_risk(con, rec: pd.DataFrame) -> None:
+    if "UACR" not in _paramcds(con).values():
         raise NotInExtract("UACR is not in this extract; the KDIGO risk category needs both eGFR and UACR.")
+    _need(con, rec, "EGFR", "the KDIGO risk category")
+    _need(con, rec, "UACR", "the KDIGO risk category")
 
 
 def kdigo_risk_shift(con, spec: FilterSpec) -> pd.DataFrame:
@@ -762,7 +780,7 @@ def kdigo_risk_shift(con, spec: FilterSpec) -> pd.DataFrame:
     ``post_baseline``, ``n``, ``N``, ``pct``.
     """
     rec, _, _ = renal_records(con, spec)
-    _need_risk(rec)
+    _need_risk(con, rec)
     b, p = _paired_ga(rec)
     p = p[p["usubjid"].isin(b["usubjid"])]
     b = b[b["usubjid"].isin(p["usubjid"])]
@@ -787,7 +805,7 @@ def kdigo_grid(con, spec: FilterSpec) -> pd.DataFrame:
     included): ``timepoint``, ``arm``, ``g``, ``a``, ``risk``, ``n``, ``N``, ``pct``.
     """
     rec, _, _ = renal_records(con, spec)
-    _need_risk(rec)
+    _need_risk(con, rec)
     b, p = _paired_ga(rec)
     last = p.sort_values("adt").groupby("usubjid").tail(1)
     den_pop = arm_denominators(con, spec)
@@ -845,7 +863,8 @@ def renal_values_by_subject(con, spec: FilterSpec) -> pd.DataFrame:
     """
     rec, _, _ = renal_records(con, spec)
     if rec.empty:
-        raise NotInExtract("no eGFR, creatinine, UACR or 24-h urine protein records in this extract.")
+        raise NotInExtract("no eGFR, creatinine, UACR or 24-h urine protein records in this extract "
+                           "(or in the current selection).")
     points = _outliers(rec)
     pairs = set(zip(rec.loc[points, "usubjid"], rec.loc[points, "param"]))
     out = rec.assign(visit=rec["avisit"], visitn=rec["avisitn"],
@@ -869,7 +888,8 @@ def renal_change_to_last(con, spec: FilterSpec) -> pd.DataFrame:
     """
     rec, _, _ = renal_records(con, spec)
     if rec.empty:
-        raise NotInExtract("no eGFR, creatinine, UACR or 24-h urine protein records in this extract.")
+        raise NotInExtract("no eGFR, creatinine, UACR or 24-h urine protein records in this extract "
+                           "(or in the current selection).")
     last = _one_per_date(rec)
     last = last[last["base"] > 0].sort_values("adt").groupby(["usubjid", "param"]).tail(1)
     out = pd.DataFrame({
@@ -1130,9 +1150,9 @@ def _parameters_display(frame: pd.DataFrame) -> pd.DataFrame:
 # ---------------------------------------------------------------------------------------------
 # registration
 # ---------------------------------------------------------------------------------------------
-def register() -> None:
+def register(add) -> None:
     from dashboard.charts import renal as charts
-    from dashboard.registry import UNBLINDED_ONLY, TableSpec, register as add
+    from dashboard.tables import UNBLINDED_ONLY, TableSpec
 
     p = functools.partial
     add(TableSpec("renal_parameters", "Renal data in this extract", "renal", renal_parameters,
@@ -1163,8 +1183,8 @@ def register() -> None:
     add(TableSpec("egfr_slope", "eGFR slope per subject", "renal", egfr_slope, display=_slope_listing_display,
                   charts=(charts.slope_distribution,), order=22,
                   definition="Subjects with a baseline eGFR and >=1 post-baseline value; total slope from baseline."))
-    add(TableSpec("kidney_events", "Kidney endpoints", "renal", kidney_events, display=_events_display,
-                  charts=(charts.kidney_events_chart,), order=30,
+    add(TableSpec("kidney_events", "Subjects with kidney endpoints, by arm", "renal", kidney_events,
+                  display=_events_display, charts=(charts.kidney_events_chart,), order=30,
                   definition="Subjects with the endpoint / subjects with a baseline and >=1 post-baseline value of "
                              "the parameter (n/N, %), with the median study day of first occurrence. eGFR decline "
                              "from baseline (any value, or confirmed by a value >=28 days later with none failing "

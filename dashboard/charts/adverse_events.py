@@ -17,7 +17,7 @@ from dashboard.filters import TOTAL_ARM
 
 #: How many preferred terms the explorer shows at most (top by the sort key).
 MAX_TERMS = 30
-_ROW_PX = 22
+_ROW_PX = 32  # one readable row per term at 16 px labels (projector)
 
 
 def _term_label(frame: pd.DataFrame) -> pd.Series:
@@ -46,7 +46,7 @@ def ae_dot_plot_chart(frame: pd.DataFrame, max_terms: int = MAX_TERMS) -> alt.Ch
     arms = [a for a in dict.fromkeys(pts["arm"]) if a != TOTAL_ARM] or [rank_arm]
     data = pts[pts["pt"].isin(top) & pts["arm"].isin(arms)].assign(term=lambda f: _term_label(f))
     chart = alt.Chart(data).mark_point(filled=True, size=140, opacity=0.9).encode(
-        y=alt.Y("term:N", sort=top, title=None, axis=alt.Axis(labelLimit=320)),
+        y=alt.Y("term:N", sort=top, title=None, axis=alt.Axis(labelLimit=320, labelOverlap=False)),
         x=alt.X("pct:Q", title="Subjects with the event (%)", scale=alt.Scale(zero=True)),
         color=arm_color(data),
         shape=alt.Shape("arm:N", sort=arms, legend=None),
@@ -89,7 +89,8 @@ def ae_explorer_chart(frame: pd.DataFrame, sort: str = "total", max_terms: int =
     rd = frame[frame["pt"].isin(top)].assign(term=lambda f: _term_label(f))
     arms = list(dict.fromkeys(long["arm"]))
     color = arm_color(long)
-    y = alt.Y("term:N", sort=top, title=None, axis=alt.Axis(labelLimit=320))
+    y = alt.Y("term:N", sort=top, title=None, axis=alt.Axis(labelLimit=320, labelOverlap=False))
+    y_forest = alt.Y("term:N", sort=top, title=None, axis=alt.Axis(labels=False, ticks=False, domain=False))
     height = max(160, _ROW_PX * len(top))
     dots = alt.Chart(long).mark_point(filled=True, size=140, opacity=0.9).encode(
         y=y, x=alt.X("pct:Q", title="Subjects with the event (%)", scale=alt.Scale(zero=True)),
@@ -106,7 +107,7 @@ def ae_explorer_chart(frame: pd.DataFrame, sort: str = "total", max_terms: int =
                alt.Tooltip("rd_upper:Q", format=".1f", title="95% CI upper")]
     active_arms = list(dict.fromkeys(rd["arm"]))
     offset = alt.YOffset("arm:N", sort=active_arms) if len(active_arms) > 1 else alt.Undefined
-    base = alt.Chart(rd).encode(y=y, yOffset=offset, color=color)
+    base = alt.Chart(rd).encode(y=y_forest, yOffset=offset, color=color)
     bars = base.mark_rule(strokeWidth=3).encode(x=alt.X("rd_lower:Q", title="Risk difference vs "
                                                         + str(rd["control_arm"].iloc[0]) + " (% points, 95% CI)"),
                                                 x2="rd_upper:Q", tooltip=tooltip)

@@ -12,12 +12,14 @@ def cumulative_enrollment_chart(frame: pd.DataFrame) -> alt.Chart:
     """Cumulative randomized subjects by month, one line per arm, dashed line at the target."""
     if frame.empty:
         return empty_chart("No randomized subjects in this selection")
-    data = frame.assign(month=pd.to_datetime(frame["month"] + "-01"))
+    # Months as ordered labels ("Sep 2020"): one tick per month, no time-zone shifts.
+    data = frame.assign(label=pd.to_datetime(frame["month"] + "-01").dt.strftime("%b %Y"))
+    months = list(dict.fromkeys(data["label"]))
     lines = alt.Chart(data).mark_line(point=alt.OverlayMarkDef(size=80), strokeWidth=3).encode(
-        x=alt.X("month:T", title="Month of randomization", axis=alt.Axis(format="%b %Y", labelAngle=-45)),
+        x=alt.X("label:O", sort=months, title="Month of randomization", axis=alt.Axis(labelAngle=-45)),
         y=alt.Y("cumulative:Q", title="Subjects randomized (cumulative)"),
         color=arm_color(data),
-        tooltip=[alt.Tooltip("month:T", format="%B %Y", title="Month"), alt.Tooltip("arm:N", title="Arm"),
+        tooltip=[alt.Tooltip("label:N", title="Month"), alt.Tooltip("arm:N", title="Arm"),
                  alt.Tooltip("n:Q", title="Randomized in month"), alt.Tooltip("cumulative:Q", title="Cumulative")],
     )
     layers = [lines]

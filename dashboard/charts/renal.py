@@ -35,6 +35,12 @@ def _configure(chart):
             .configure_view(strokeWidth=0))
 
 
+def _fit_x(chart):
+    """Fit the page width only: Streamlit's default "fit" autosize would take the legends and the
+    rows under the axis out of the plot's height and squeeze it."""
+    return chart.properties(autosize=alt.AutoSizeParams(type="fit-x", contains="padding"))
+
+
 def _arms_only(frame: pd.DataFrame) -> pd.DataFrame:
     """Drop the Total rows when there are real arms to compare (Total would only add clutter)."""
     if "arm" in frame and (frame["arm"] != TOTAL_ARM).any():
@@ -118,10 +124,8 @@ def mean_over_visits(frame: pd.DataFrame, param: str = "EGFR", measure: str = "a
     caption = alt.Chart(pd.DataFrame({"t": ["n at risk"], "y_px": [first_row - 22]})).mark_text(
         align="right", dx=-10, fontSize=FONT_SIZE - 2, fontStyle="italic", color="#555555").encode(
         x=alt.value(0), y=alt.Y("y_px:Q", scale=None, axis=None), text="t:N")
-    chart = projector(alt.layer(*layers, at_risk, arm_names, caption).properties(title=title), width=width,
-                      height=height)
-    # fit the width only: under "fit" the rows below the axis would squeeze the plot's height
-    return chart.properties(autosize=alt.AutoSizeParams(type="fit-x", contains="padding"))
+    return _fit_x(projector(alt.layer(*layers, at_risk, arm_names, caption).properties(title=title), width=width,
+                            height=height))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -186,7 +190,7 @@ def spaghetti(frame: pd.DataFrame, param: str = "EGFR", highlight: Iterable[str]
         layers.append(alt.Chart(labelled).mark_text(align="left", dx=8, fontSize=FONT_SIZE - 2, fontWeight="bold")
                       .encode(x=x, y=y, text="usubjid:N", color=color))
     title = f"{name}: individual trajectories (click a line to select a subject)"
-    return projector(alt.layer(*layers).properties(title=title), width=width, height=420)
+    return _fit_x(projector(alt.layer(*layers).properties(title=title), width=width, height=420))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -228,13 +232,13 @@ def waterfall(frame: pd.DataFrame, param: str = "EGFR", width: int | str = "cont
     text = alt.Chart(rules[rules["y"] != 0]).mark_text(align="left", dx=4, dy=-8, fontSize=FONT_SIZE - 2,
                                                        color="#555555").encode(y="y:Q", x=alt.value(0), text="label:N")
     title = f"{name}: % change from baseline to the last value on study"
-    return projector(alt.layer(bars, ref, text).properties(title=title), width=width, height=380)
+    return _fit_x(projector(alt.layer(bars, ref, text).properties(title=title), width=width, height=380))
 
 
 # ---------------------------------------------------------------------------------------------
 # KDIGO heat map
 # ---------------------------------------------------------------------------------------------
-def kdigo_heatmap(frame: pd.DataFrame, cell: int = 70) -> alt.Chart:
+def kdigo_heatmap(frame: pd.DataFrame, cell: int = 90) -> alt.Chart:
     """KDIGO G x A grid at baseline and at the last visit (columns), one row of grids per arm.
 
     Frame: ``kdigo_grid``. Cells are coloured by KDIGO risk (green / yellow / orange / red)
@@ -293,7 +297,7 @@ def kidney_events_chart(frame: pd.DataFrame, width: int | str = "container") -> 
         alt.Tooltip("median_study_day:Q", title="Median first day", format=".0f")])
     text = base.mark_text(align="left", dx=4, fontSize=FONT_SIZE - 2).encode(text="text:N")
     height = max(260, 22 * len(labels) * max(1, len(arms)))
-    return projector(alt.layer(bars, text).properties(title="Kidney endpoints"), width=width, height=height)
+    return _fit_x(projector(alt.layer(bars, text).properties(title="Kidney endpoints"), width=width, height=height))
 
 
 def slope_distribution(frame: pd.DataFrame, width: int | str = "container") -> alt.Chart:
@@ -315,4 +319,5 @@ def slope_distribution(frame: pd.DataFrame, width: int | str = "container") -> a
                  alt.Tooltip("slope_per_year:Q", title="Slope per year", format=".2f")],
     ).transform_calculate(jitter="(random() - 0.5) * 36")
     zero = alt.Chart(pd.DataFrame({"y": [0.0]})).mark_rule(color="#555555", strokeDash=[6, 4]).encode(y="y:Q")
-    return projector(alt.layer(zero, box, dots).properties(title="eGFR slope per subject"), width=width, height=380)
+    chart = alt.layer(zero, box, dots).properties(title="eGFR slope per subject")
+    return _fit_x(projector(chart, width=width, height=380))
