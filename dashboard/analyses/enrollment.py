@@ -179,7 +179,7 @@ def register(add) -> None:
                   display=_month_display, charts=(cumulative_enrollment_chart,), order=10,
                   definition="Randomized subjects (RANDFL='Y') by month of randomization (RANDDT, else TRTSDT)."))
     add(TableSpec("enrollment_by_site", "Enrollment by site", "enrollment", enrollment_by_site,
-                  display=_site_display, order=20, definition="Randomized subjects per SITEID."))
+                  display=_site_display, order=50, definition="Randomized subjects per SITEID."))
     add(TableSpec("subject_flow", "Subject flow (CONSORT)", "enrollment", subject_flow, display=_flow_display,
                   order=30, definition="Screened (all ADSL rows) -> randomized (RANDFL) -> treated (SAFFL) -> "
                   "end-of-study status (EOSSTT). Percentages of randomized subjects per arm."))
