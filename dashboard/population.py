@@ -140,3 +140,14 @@ def _all_arms(con, spec: FilterSpec) -> pd.DataFrame:
 def study_arms(con: duckdb.DuckDBPyConnection) -> list[str]:
     """The randomized arms in display order (``['All subjects']`` in the blinded role)."""
     return db.run(con, "SELECT arm FROM subjects WHERE NOT not_an_arm GROUP BY arm ORDER BY min(arm_order)")["arm"].tolist()
+
+
+def shown_vs_total(con: duckdb.DuckDBPyConnection, spec: FilterSpec) -> pd.DataFrame:
+    """Subjects per arm under the active filter against the whole population (same population
+    flag, no other restriction): ``arm``, ``shown``, ``total``. For the "n shown / N total" line
+    every page shows while a filter is active."""
+    shown = arm_denominators(con, spec, with_total=False)
+    total = arm_denominators(con, FilterSpec(population=spec.population), with_total=False)
+    out = total.merge(shown, on="arm", how="left", suffixes=("_total", ""))
+    return pd.DataFrame({"arm": out["arm"], "shown": out["N"].fillna(0).astype("int64"),
+                         "total": out["N_total"].astype("int64")})

@@ -15,6 +15,7 @@ import streamlit as st
 from dashboard import cached, registry
 from dashboard.blinding import Role
 from dashboard.filters import FilterSpec
+from dashboard.population import shown_vs_total
 
 
 @dataclass
@@ -72,7 +73,9 @@ def page_header(title: str, page_key: str) -> PageContext:
         f"{_esc(cut_note)} &middot; extract <code>{_esc(ctx.fingerprint)}</code>{synthetic}</div>",
         unsafe_allow_html=True)
     if ctx.spec.is_restricted:
-        st.info("Filters in use: " + "; ".join(ctx.spec.describe()))
+        counts = shown_vs_total(ctx.con.cursor(), ctx.spec)
+        shown = ", ".join(f"{a} {s} / {t}" for a, s, t in zip(counts["arm"], counts["shown"], counts["total"]))
+        st.info("Filters in use: " + "; ".join(ctx.spec.describe()) + f". Subjects shown / total: {shown}.")
     return ctx
 
 

@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from dashboard.filters import FilterSpec
+
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "streamlit_app.py")
 SAMPLE_UNBLINDED = ROOT / "sample_data" / "nct04562025_unblinded"
@@ -76,3 +78,16 @@ def test_unusable_extract_is_one_clear_message(monkeypatch, tmp_path):
     at = AppTest.from_file(APP, default_timeout=60).run()
     assert not at.exception
     assert "cannot be opened" in at.error[0].value and "no such file" in at.error[0].value
+
+
+def test_active_filter_shows_subjects_shown_over_total(monkeypatch):
+    monkeypatch.setenv("DSMB_EXTRACT", str(SAMPLE_UNBLINDED))
+    monkeypatch.setenv("DSMB_ROLE", "unblinded")
+    at = AppTest.from_file(APP, default_timeout=120).run()
+    assert at.multiselect(key="flt_sex").options == ["F", "M"]
+    # AppTest reruns a page without the router, so the filter the sidebar would build is set directly.
+    at.session_state["dsmb_spec"] = FilterSpec(sexes=("F",))
+    at.switch_page("pages/baseline.py").run()
+    assert not at.exception
+    info = " ".join(i.value for i in at.info)
+    assert "Sex: F" in info and "Subjects shown / total:" in info and "Placebo" in info and "/ 18" in info
