@@ -934,6 +934,7 @@ def _timeline_display(frame: pd.DataFrame) -> pd.DataFrame:
     for c in ("start_day", "end_day"):
         out[c] = out[c].map(lambda v: "" if pd.isna(v) else str(int(v)))
     out["aendt"] = np.where(out["ongoing"], "ongoing", out["aendt"].astype(str))
+    out["astdt"] = out["astdt"].map(lambda v: "" if pd.isna(v) else str(v))
     return out.drop(columns=["ongoing"]).rename(columns={
         "usubjid": "Subject", "arm": "Arm", "soc": "System organ class", "pt": "Preferred term",
         "severity": "Severity", "serious": "Serious", "aesi": "AESI", "teae": "Treatment-emergent",
