@@ -108,13 +108,15 @@ class _Context:
 
 
 def load_extract(extract: Path | str, role: Role | str = Role.BLINDED, db_path: Path | str | None = None,
-                 chunk_rows: int = DEFAULT_CHUNK_ROWS, require_arm: bool = True
+                 chunk_rows: int = DEFAULT_CHUNK_ROWS, require_arm: bool = True, with_previous: bool = True
                  ) -> tuple[duckdb.DuckDBPyConnection, LoadReport]:
     """Load an extract folder or zip into DuckDB (a file at ``db_path``, else in memory).
 
     ``role`` decides what may reach DuckDB (see ``dashboard.blinding``). The unblinded role
     needs the treatment assignment (in ADSL or a randomization file named in extract.toml);
-    ``require_arm=False`` loads without it (used by ``validate``). Raises
+    ``require_arm=False`` loads without it (used by ``validate``). When extract.toml names a
+    previous extract (and ``with_previous``), its domain tables are loaded in the same role as
+    ``prev_<domain>`` for the "changes since the previous extract" view. Raises
     :class:`ExtractError` when the extract cannot be used at all.
     """
     role = Role.parse(role)
@@ -141,6 +143,8 @@ def load_extract(extract: Path | str, role: Role | str = Role.BLINDED, db_path: 
         _check_studies(ctx)
         _derive_egfr(ctx)
         _flag_visits(ctx, "ADLB")
+        if with_previous:
+            _load_previous(ctx)
         study = _write_metadata(ctx, extract, files)
         create_population_objects(con)
         report = _report(ctx, extract, study)
@@ -689,6 +693,37 @@ def _flag_visits(ctx: _Context, domain: str) -> None:
             f"{table}: subject {r.USUBJID} has no {domain} records at scheduled visit {r.AVISIT}, "
             "although earlier and later visits are present; expected a record or a documented missed visit.",
             FLAGGED))
+
+
+def _load_previous(ctx: _Context) -> None:
+    """Load the previous extract named in extract.toml, in this load's role, as ``prev_*`` tables.
+
+    A missing or unusable previous extract is a note, not an error: the current extract is
+    still reviewable without the comparison.
+    """
+    prev = ctx.manifest.previous_extract
+    if prev is None:
+        return
+    if not prev.exists():
+        ctx.notes.append(f"Previous extract {prev} (extract.toml) was not found: no comparison.")
+        return
+    try:
+        pcon, preport = load_extract(prev, ctx.role, chunk_rows=ctx.chunk_rows, require_arm=False,
+                                     with_previous=False)
+    except ExtractError as exc:
+        ctx.notes.append(f"Previous extract cannot be compared: {exc}")
+        return
+    try:
+        for name in CONTRACTS:
+            table = name.lower()
+            if db.table_exists(pcon, table):
+                _write_frame(ctx.con, f"prev_{table}", pcon.sql(f'SELECT * FROM "{table}"').to_arrow_table())
+        _write_frame(ctx.con, "prev_study", pd.DataFrame([{"data_cut": preport.study.get("data_cut", ""),
+                                                            "fingerprint": preport.fingerprint,
+                                                            "path": str(prev)}]))
+    finally:
+        pcon.close()
+    ctx.notes.append(f"Previous extract loaded for comparison: {prev.name} (data cut {preport.study.get('data_cut')}).")
 
 
 # -- metadata -------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from __future__ import annotations
 import importlib
 
 #: Modules whose ``register()`` contributes tables, in page order.
-MODULES = ("overview", "enrollment", "exposure", "baseline", "adverse_events", "renal", "labs",
+MODULES = ("overview", "changes", "enrollment", "exposure", "baseline", "adverse_events", "renal", "labs",
            "data_quality")
 
 
