@@ -16,7 +16,7 @@ if study.get("title"):
 
 show_table(ctx, "key_numbers")
 show_table(ctx, "attention_items")
-with st.expander("Changes since the previous extract", expanded=True):
+with st.expander("Since the previous interim extract", expanded=True):
     show_table(ctx, "changes_since_previous")
     show_table(ctx, "new_serious_adverse_events")
 st.page_link("pages/data_quality.py", label="Open data quality: findings traced to file, row and subject",

@@ -101,11 +101,18 @@ def new_serious_adverse_events(con, spec: FilterSpec) -> pd.DataFrame:
         ORDER BY c.ASTDT, c.USUBJID""")
 
 
+def _changes_display(frame: pd.DataFrame) -> pd.DataFrame:
+    shown = frame.astype({"previous": "object"})
+    shown["previous"] = [("" if pd.isna(v) else str(int(v))) for v in frame["previous"]]
+    return shown.rename(columns={"domain": "Domain", "measure": "Measure", "previous": "Previous extract",
+                                 "current": "This extract", "change": "Change"})
+
+
 def register(add) -> None:
     from dashboard.tables import TableSpec
 
     add(TableSpec("changes_since_previous", "Changes since the previous extract", "overview", changes_since_previous,
-                  order=30, definition="Records matched on each domain's record key; the previous extract is the "
+                  display=_changes_display, order=30, definition="Records matched on each domain's record key; the previous extract is the "
                   "one named in extract.toml ([extract] previous), loaded in the same role. Filters do not apply."))
     add(TableSpec("new_serious_adverse_events", "Serious adverse events new since the previous extract", "overview",
                   new_serious_adverse_events, order=35,
