@@ -114,7 +114,7 @@ def show_table(ctx: PageContext, name: str, spec: FilterSpec | None = None, char
     key = key or f"tbl_{name}"
     selection = []
     if shown.empty:
-        st.write("No rows for the current selection.")
+        st.write("None: no rows for the current selection.")
     else:
         kwargs = dict(hide_index=True, width="stretch", key=key)
         if height:
