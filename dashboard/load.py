@@ -525,8 +525,6 @@ def _quarantine_sql(ctx: _Context, contract: DomainContract, sql: str, expected:
         cur.unregister("_hits")
     finally:
         cur.close()
-    if contract.name == "ADSL":
-        pass
 
 
 # -- whole-extract checks and derivations ---------------------------------------------------
@@ -657,6 +655,9 @@ def _flag_visits(ctx: _Context, domain: str) -> None:
     hi = np.r_[(t[:-1] + t[1:]) / 2, t[-1] + (t[-1] - t[-2]) / 2]
     windows = pd.DataFrame({"AVISIT": sched["AVISIT"].to_numpy(), "ord": np.arange(len(t)), "target": t,
                             "lo": lo, "hi": hi})
+    # Derived rows (eGFR) repeat their creatinine record's visit: flag the source record only.
+    measured = ("coalesce(t.PARAMTYP, '') <> 'DERIVED'" if "PARAMTYP" in db.table_columns(ctx.con, table)
+                else "TRUE")
     cur = ctx.con.cursor()
     try:
         cur.register("_windows", windows)
@@ -665,12 +666,8 @@ def _flag_visits(ctx: _Context, domain: str) -> None:
                    arg_min(t.{SRC_FILE}, t.ADY) AS SRC_FILE, any_value(w.lo) AS lo, any_value(w.hi) AS hi,
                    any_value(w.target) AS target
             FROM "{table}" t JOIN _windows w USING (AVISIT)
-            WHERE t.ADY IS NOT NULL AND (t.ADY < w.lo OR t.ADY >= w.hi)
-              AND t.{SRC_FILE} <> 'derived' AND coalesce(t.PARAMTYP, '') <> 'DERIVED'
-            GROUP BY ALL ORDER BY t.USUBJID, any_value(w.ord)""".replace(
-                "coalesce(t.PARAMTYP, '') <> 'DERIVED'",
-                "coalesce(t.PARAMTYP, '') <> 'DERIVED'" if "PARAMTYP" in db.table_columns(ctx.con, table) else "TRUE")
-        ).to_arrow_table().to_pandas()
+            WHERE t.ADY IS NOT NULL AND (t.ADY < w.lo OR t.ADY >= w.hi) AND {measured}
+            GROUP BY ALL ORDER BY t.USUBJID, any_value(w.ord)""").to_arrow_table().to_pandas()
         missing = cur.sql(f"""
             WITH seen AS (SELECT DISTINCT t.USUBJID, w.ord FROM "{table}" t JOIN _windows w USING (AVISIT)),
                  span AS (SELECT USUBJID, min(ord) AS first, max(ord) AS last FROM seen GROUP BY USUBJID)
