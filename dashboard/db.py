@@ -7,8 +7,10 @@ take a cursor per call (:func:`query` does).
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
+from typing import Iterator
 
 import duckdb
 import pandas as pd
@@ -65,3 +67,14 @@ def table_columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
     finally:
         cur.close()
     return [r[0] for r in rows]
+
+
+@contextmanager
+def frame_as(con: duckdb.DuckDBPyConnection, name: str, frame) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A cursor on which ``frame`` (pandas or Arrow) can be queried as the view ``name``."""
+    cur = con.cursor()
+    try:
+        cur.register(name, frame)
+        yield cur
+    finally:
+        cur.close()

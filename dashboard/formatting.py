@@ -56,3 +56,16 @@ def wide_by_arm(frame: pd.DataFrame, row_keys: list[str], cell, arm_col: str = "
     wide = wide.reindex(columns=order).rename(columns=headers)
     wide.columns.name = None
     return wide.reset_index()
+
+
+def n_pct_table(key: str, label: str):
+    """Display wrapper for a tidy count table: one row per ``key`` level, one column per arm,
+    cells ``n (pct%)``. Rows with no percentage (no denominator, e.g. subjects screened) show n
+    alone; an arm's header carries its largest N."""
+
+    def display(frame: pd.DataFrame) -> pd.DataFrame:
+        data = frame.assign(N=frame.groupby("arm")["N"].transform("max"))
+        wide = wide_by_arm(data, [key], lambda r: fmt_n_pct(r["n"], r["pct"]) if pd.notna(r["pct"]) else str(int(r["n"])))
+        return wide.rename(columns={key: label}).fillna("")
+
+    return display

@@ -410,13 +410,8 @@ def _implausible_labs(src: SourceFile, frame: pd.DataFrame) -> list[Finding]:
 
 def _stage(ctx: _Context, domain: str, frame: pd.DataFrame) -> None:
     name = f"_stage_{domain.lower()}_{len(ctx.staged[domain])}"
-    cur = ctx.con.cursor()
-    try:
-        cur.register("_chunk", frame)
+    with db.frame_as(ctx.con, "_chunk", frame) as cur:
         cur.execute(f'CREATE TABLE "{name}" AS SELECT * FROM _chunk')
-        cur.unregister("_chunk")
-    finally:
-        cur.close()
     ctx.staged[domain].append(name)
 
 
@@ -518,13 +513,8 @@ def _quarantine_sql(ctx: _Context, contract: DomainContract, sql: str, expected:
         ctx.findings.append(Finding(contract.name, h.SRC_FILE, row, subj, h.col, h.check_key, value,
                                     finding_message(h.SRC_FILE, h.col, row, subj, value,
                                                     expected.format(detail=h.detail))))
-    cur = ctx.con.cursor()
-    try:
-        cur.register("_hits", hits[[SRC_FILE, SRC_ROW]])
+    with db.frame_as(ctx.con, "_hits", hits[[SRC_FILE, SRC_ROW]]) as cur:
         cur.execute(f'DELETE FROM "{table}" t USING _hits h WHERE t.{SRC_FILE} = h.{SRC_FILE} AND t.{SRC_ROW} = h.{SRC_ROW}')
-        cur.unregister("_hits")
-    finally:
-        cur.close()
 
 
 # -- whole-extract checks and derivations ---------------------------------------------------
@@ -586,13 +576,8 @@ def _derive_egfr(ctx: _Context) -> None:
     out = out[[c for c in cols if c in out.columns] + (["PARAMTYP"] if "PARAMTYP" not in cols else [])]
     if "PARAMTYP" not in cols:
         ctx.con.execute("ALTER TABLE adlb ADD COLUMN PARAMTYP VARCHAR")
-    cur = ctx.con.cursor()
-    try:
-        cur.register("_egfr", out)
+    with db.frame_as(ctx.con, "_egfr", out) as cur:
         cur.execute("INSERT INTO adlb BY NAME SELECT * FROM _egfr")
-        cur.unregister("_egfr")
-    finally:
-        cur.close()
     _rebase(ctx, "EGFR")
     ctx.notes.append(f"eGFR: derived by CKD-EPI 2021 from {len(out)} creatinine records "
                      f"({int(np.isnan(out['AVAL']).sum())} without a usable value, unit or age/sex).")
@@ -658,9 +643,7 @@ def _flag_visits(ctx: _Context, domain: str) -> None:
     # Derived rows (eGFR) repeat their creatinine record's visit: flag the source record only.
     measured = ("coalesce(t.PARAMTYP, '') <> 'DERIVED'" if "PARAMTYP" in db.table_columns(ctx.con, table)
                 else "TRUE")
-    cur = ctx.con.cursor()
-    try:
-        cur.register("_windows", windows)
+    with db.frame_as(ctx.con, "_windows", windows) as cur:
         oow = cur.sql(f"""
             SELECT t.USUBJID, t.AVISIT, min(t.ADY) AS ADY, arg_min(t.{SRC_ROW}, t.ADY) AS SRC_ROW,
                    arg_min(t.{SRC_FILE}, t.ADY) AS SRC_FILE, any_value(w.lo) AS lo, any_value(w.hi) AS hi,
@@ -674,9 +657,6 @@ def _flag_visits(ctx: _Context, domain: str) -> None:
             SELECT s.USUBJID, w.AVISIT, w.ord FROM span s JOIN _windows w ON w.ord > s.first AND w.ord < s.last
             ANTI JOIN seen x ON x.USUBJID = s.USUBJID AND x.ord = w.ord
             ORDER BY s.USUBJID, w.ord""").to_arrow_table().to_pandas()
-        cur.unregister("_windows")
-    finally:
-        cur.close()
     for r in oow.itertuples(index=False):
         lo_txt = "-inf" if np.isinf(r.lo) else f"{r.lo:g}"
         ctx.findings.append(Finding(
@@ -734,13 +714,10 @@ def _write_metadata(ctx: _Context, extract: Path, files: dict[str, list[SourceFi
     arm_order = _arm_order(ctx)
     if db.table_exists(con, "adsl"):
         order = pd.DataFrame({ANALYSIS_ARM: arm_order, ANALYSIS_ARM_ORDER: np.arange(1, len(arm_order) + 1)})
-        cur = con.cursor()
-        cur.register("_order", order)
-        cur.execute(f"ALTER TABLE adsl ADD COLUMN {ANALYSIS_ARM_ORDER} INTEGER")
-        cur.execute(f"UPDATE adsl SET {ANALYSIS_ARM_ORDER} = o.{ANALYSIS_ARM_ORDER} FROM _order o "
-                    f"WHERE adsl.{ANALYSIS_ARM} = o.{ANALYSIS_ARM}")
-        cur.unregister("_order")
-        cur.close()
+        with db.frame_as(con, "_order", order) as cur:
+            cur.execute(f"ALTER TABLE adsl ADD COLUMN {ANALYSIS_ARM_ORDER} INTEGER")
+            cur.execute(f"UPDATE adsl SET {ANALYSIS_ARM_ORDER} = o.{ANALYSIS_ARM_ORDER} FROM _order o "
+                        f"WHERE adsl.{ANALYSIS_ARM} = o.{ANALYSIS_ARM}")
     counts = _domain_counts(ctx)
     prov = pd.DataFrame(ctx.provenance)
     q_by_file = pd.Series(
@@ -794,13 +771,8 @@ def _write_metadata(ctx: _Context, extract: Path, files: dict[str, list[SourceFi
 
 
 def _write_frame(con, name: str, frame: pd.DataFrame) -> None:
-    cur = con.cursor()
-    try:
-        cur.register("_f", frame)
+    with db.frame_as(con, "_f", frame) as cur:
         cur.execute(f'CREATE OR REPLACE TABLE "{name}" AS SELECT * FROM _f')
-        cur.unregister("_f")
-    finally:
-        cur.close()
 
 
 def _latest_date(con) -> dt.date | None:

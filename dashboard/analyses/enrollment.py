@@ -142,26 +142,12 @@ def disposition(con, spec: FilterSpec) -> pd.DataFrame:
 
 # -- display wrappers and registration ------------------------------------------------------
 
-def _flow_display(frame: pd.DataFrame) -> pd.DataFrame:
-    from dashboard.formatting import fmt_n_pct, wide_by_arm
-
-    data = frame.assign(N=frame.groupby("arm")["N"].transform("max"))
-    wide = wide_by_arm(data, ["label"], lambda r: fmt_n_pct(r["n"], r["pct"]) if pd.notna(r["pct"]) else str(int(r["n"])))
-    return wide.rename(columns={"label": "Stage"}).fillna("")
-
-
 def _disposition_display(frame: pd.DataFrame) -> pd.DataFrame:
     from dashboard.formatting import fmt_n_pct, wide_by_arm
 
     data = frame.assign(row=np.where(frame["reason"] == "", frame["status"], "   " + frame["reason"].astype(str)))
     wide = wide_by_arm(data, ["row"], lambda r: fmt_n_pct(r["n"], r["pct"]))
     return wide.rename(columns={"row": "Status / reason"})
-
-
-def _site_display(frame: pd.DataFrame) -> pd.DataFrame:
-    from dashboard.formatting import fmt_n_pct, wide_by_arm
-
-    return wide_by_arm(frame, ["site"], lambda r: fmt_n_pct(r["n"], r["pct"])).rename(columns={"site": "Site"})
 
 
 def _month_display(frame: pd.DataFrame) -> pd.DataFrame:
@@ -173,14 +159,15 @@ def _month_display(frame: pd.DataFrame) -> pd.DataFrame:
 
 def register(add) -> None:
     from dashboard.charts.enrollment import cumulative_enrollment_chart, disposition_chart
+    from dashboard.formatting import n_pct_table
     from dashboard.tables import TableSpec
 
     add(TableSpec("enrollment_by_month", "Enrollment by month (randomized)", "enrollment", enrollment_by_month,
                   display=_month_display, charts=(cumulative_enrollment_chart,), order=10,
                   definition="Randomized subjects (RANDFL='Y') by month of randomization (RANDDT, else TRTSDT)."))
     add(TableSpec("enrollment_by_site", "Enrollment by site", "enrollment", enrollment_by_site,
-                  display=_site_display, order=50, definition="Randomized subjects per SITEID."))
-    add(TableSpec("subject_flow", "Subject flow (CONSORT)", "enrollment", subject_flow, display=_flow_display,
+                  display=n_pct_table("site", "Site"), order=50, definition="Randomized subjects per SITEID."))
+    add(TableSpec("subject_flow", "Subject flow (CONSORT)", "enrollment", subject_flow, display=n_pct_table("label", "Stage"),
                   order=30, definition="Screened (all ADSL rows) -> randomized (RANDFL) -> treated (SAFFL) -> "
                   "end-of-study status (EOSSTT). Percentages of randomized subjects per arm."))
     add(TableSpec("disposition", "Disposition", "enrollment", disposition, display=_disposition_display,

@@ -134,14 +134,6 @@ def time_on_study(con, spec: FilterSpec) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _count_display(label: str, key: str):
-    def display(frame: pd.DataFrame) -> pd.DataFrame:
-        from dashboard.formatting import fmt_n_pct, wide_by_arm
-
-        return wide_by_arm(frame, [key], lambda r: fmt_n_pct(r["n"], r["pct"])).rename(columns={key: label})
-    return display
-
-
 def _continuous_display(frame: pd.DataFrame) -> pd.DataFrame:
     from dashboard.formatting import fmt_num, wide_by_arm
 
@@ -166,10 +158,11 @@ def _dose_display(frame: pd.DataFrame) -> pd.DataFrame:
 
 def register(add) -> None:
     from dashboard.charts.exposure import infusions_chart
+    from dashboard.formatting import n_pct_table
     from dashboard.tables import TableSpec
 
     add(TableSpec("infusions_per_subject", "Infusions received per subject", "exposure", infusions_per_subject,
-                  display=_count_display("Infusions received", "infusions"), charts=(infusions_chart,), order=10,
+                  display=n_pct_table("infusions", "Infusions received"), charts=(infusions_chart,), order=10,
                   definition="ADEX records given (EXOCCUR not 'N', ASTDT present) per subject; subjects with none count as 0."))
     add(TableSpec("infusion_deviations", "Missed and delayed infusions", "exposure", infusion_deviations, order=20,
                   definition=f"Planned day of infusion k = 7(k-1)+1; delayed = more than {DELAY_TOLERANCE_DAYS} days "

@@ -113,18 +113,11 @@ def attention_items(con, spec: FilterSpec) -> pd.DataFrame:
     return pd.DataFrame(items, columns=["topic", "item", "count", "page"])
 
 
-def _key_display(frame: pd.DataFrame) -> pd.DataFrame:
-    from dashboard.formatting import fmt_n_pct, wide_by_arm
-
-    data = frame.assign(N=frame.groupby("arm")["N"].transform("max"))
-    return wide_by_arm(data, ["label"], lambda r: fmt_n_pct(r["n"], r["pct"]) if pd.notna(r["pct"]) else str(int(r["n"]))
-                       ).rename(columns={"label": "Subjects"})
-
-
 def register(add) -> None:
+    from dashboard.formatting import n_pct_table
     from dashboard.tables import TableSpec
 
-    add(TableSpec("key_numbers", "Key numbers", "overview", key_numbers, display=_key_display, order=10,
+    add(TableSpec("key_numbers", "Key numbers", "overview", key_numbers, display=n_pct_table("label", "Subjects"), order=10,
                   definition="From the registered tables subject_flow, ae_overview and kidney_events; "
                   "% of the arm's randomized (flow) or safety (AE, renal) subjects."))
     add(TableSpec("attention_items", "What needs attention", "overview", attention_items, order=20,
