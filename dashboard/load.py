@@ -30,6 +30,7 @@ import pandas as pd
 import pandera.pandas as pa
 
 from dashboard import db
+from dashboard.bds import normalize_unit, visit_target_day  # noqa: F401 (visit_target_day: public name)
 from dashboard.blinding import (
     ANALYSIS_ARM, ANALYSIS_ARM_ORDER, NON_ARM_VALUES, POOLED_ARM, BlindingDecision, Role,
     SubjectLevelTracker, column_blinding_rule,
@@ -38,10 +39,11 @@ from dashboard.extract import (
     DEFAULT_CHUNK_ROWS, ExtractError, Manifest, SourceFile, discover_files, iter_chunks, open_extract,
     parse_dates, read_columns, read_manifest, remove_workdir, sha256_of,
 )
+from dashboard.consistency import consistency_findings
 from dashboard.population import create_population_objects
 from dashboard.renal import creatinine_umol_to_mg_dl, egfr_ckd_epi_2021
 from data_contracts import CONTRACTS, DomainContract
-from data_contracts.adlb import PLAUSIBLE_RANGES, canonical_lab_code, normalize_unit, unit_from_param
+from data_contracts.adlb import PLAUSIBLE_RANGES, canonical_lab_code, unit_from_param
 from data_contracts.adsl import ARM_SOURCE_COLUMNS
 from data_contracts.findings import (
     FINDING_COLUMNS, FLAGGED, QUARANTINED, Finding, finding_message, findings_from_schema_errors, format_value,
@@ -143,6 +145,7 @@ def load_extract(extract: Path | str, role: Role | str = Role.BLINDED, db_path: 
         _check_studies(ctx)
         _derive_egfr(ctx)
         _flag_visits(ctx, "ADLB")
+        ctx.findings += consistency_findings(con)
         if with_previous:
             _load_previous(ctx)
         study = _write_metadata(ctx, extract, files)
@@ -597,23 +600,6 @@ def _rebase(ctx: _Context, paramcd: str) -> None:
         UPDATE adlb t SET {', '.join(sets)}
         FROM (SELECT USUBJID, AVAL FROM adlb WHERE PARAMCD = $p AND ABLFL = 'Y') b
         WHERE t.PARAMCD = $p AND t.USUBJID = b.USUBJID""", {"p": paramcd})
-
-
-_WEEK = re.compile(r"^\s*(WEEK|WK|DAY|MONTH)\s*(-?\d+)\s*$", re.IGNORECASE)
-
-
-def visit_target_day(avisit: str | None) -> float | None:
-    """Target study day of a named visit: Baseline -> 1, Week N -> 7N+1, Day N -> N, Month N -> 30.4N+1."""
-    if avisit is None or pd.isna(avisit):
-        return None
-    name = str(avisit).strip()
-    if name.upper() == "BASELINE":
-        return 1.0
-    m = _WEEK.match(name)
-    if not m:
-        return None
-    unit, n = m.group(1).upper(), int(m.group(2))
-    return {"WEEK": 7 * n + 1, "WK": 7 * n + 1, "DAY": n, "MONTH": round(30.4375 * n) + 1}[unit]
 
 
 def _flag_visits(ctx: _Context, domain: str) -> None:

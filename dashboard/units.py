@@ -91,26 +91,28 @@ _CANONICAL_UNITS = {
     u.casefold(): u
     for u in (
         "umol/L", "mmol/L", "mg/dL", "g/dL", "g/L", "mEq/L", "%", "mmol/mol", "mg/g", "mg/mmol",
-        "10^9/L", "10^3/uL", "/uL", "/mm3", "U/L", "mL/min/1.73m2",
+        "10^9/L", "10^3/uL", "/uL", "/mm3", "U/L", "mL/min/1.73m2", "g/24h", "mg/24h",
     )
 }
 _UNIT_SYNONYMS = {
     "x10^9/l": "10^9/L", "10*9/l": "10^9/L", "x10e9/l": "10^9/L", "10e9/l": "10^9/L", "gi/l": "10^9/L",
     "x10^3/ul": "10^3/uL", "10*3/ul": "10^3/uL", "k/ul": "10^3/uL", "thou/ul": "10^3/uL",
     "cells/ul": "/uL", "cells/mm3": "/mm3", "/mm^3": "/mm3", "cells/mm^3": "/mm3",
-    "iu/l": "U/L", "meq/l": "mEq/L",
+    "iu/l": "U/L", "meq/l": "mEq/L", "ml/min/1.73m^2": "mL/min/1.73m2",
 }
 
 
-def normalize_unit(unit: str) -> str:
-    """Canonical spelling of a unit ("µmol/L", "μmol/L", "mcmol/L", "umol/l" → "umol/L").
+def normalize_unit(unit: str | None) -> str | None:
+    """Canonical spelling of a unit ("µmol/L", "μmol/L", "mcmol/L", "umol/l" → "umol/L"); the one
+    unit-spelling rule of the product (the loader applies it to AVALU, conversions and CTCAE use it).
 
-    Rules, in order: trim and drop inner spaces; micro sign (U+00B5), Greek mu (U+03BC) and a
-    "mc" opening a unit before g/mol/L becomes "u"; ³ becomes 3; then a case-insensitive match against
-    the known units and synonyms. An unknown unit comes back trimmed, so errors can quote it.
+    Rules, in order: missing or blank -> None; trim and drop inner spaces; micro sign (U+00B5),
+    Greek mu (U+03BC) and a "mc" opening a unit before g/mol/L becomes "u"; ³ becomes 3; then a
+    case-insensitive match against the known units and synonyms. An unknown unit comes back
+    trimmed, so errors can quote it.
     """
-    if unit is None:
-        raise ValueError("unit is missing; give the unit the value was reported in (e.g. 'mg/dL').")
+    if unit is None or (isinstance(unit, float) and np.isnan(unit)) or str(unit).strip() in ("", "<NA>", "nan"):
+        return None
     text = re.sub(r"\s+", "", str(unit)).replace("\u00b5", "u").replace("\u03bc", "u").replace("³", "3")
     text = re.sub(r"(?i)(^|/)mc(?=mol|g|l)", r"\1u", text)
     key = text.casefold()
@@ -145,6 +147,8 @@ def to_si(analyte: str, value, unit: str, to_unit: str | None = None):
     """
     key = resolve_analyte(analyte)
     conversions = SI_CONVERSIONS[key]
+    if normalize_unit(unit) is None:
+        raise ValueError("unit is missing; give the unit the value was reported in (e.g. 'mg/dL').")
     src = normalize_unit(unit)
     target = normalize_unit(to_unit) if to_unit is not None else None
     targets = [c.to_unit for c in conversions]

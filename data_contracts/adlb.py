@@ -13,6 +13,7 @@ import pandas as pd
 import pandera.pandas as pa
 from pandera.typing import Series
 
+from dashboard.units import normalize_unit  # noqa: F401 (the one unit rule; re-exported for callers)
 from data_contracts.base import FLAG_VALUES, DomainContract
 
 #: Reference-range indicators: ADaM long form, SDTM/pilot short form.
@@ -41,15 +42,6 @@ LAB_CODE_SYNONYMS: dict[str, tuple[str, ...]] = {
     "GLUC": ("GLUC", "GLUCOSE", "FPG"),
 }
 
-#: Canonical unit spellings (lower-cased key without spaces -> display form).
-UNIT_SPELLINGS = {
-    "umol/l": "umol/L", "µmol/l": "umol/L", "μmol/l": "umol/L", "mcmol/l": "umol/L",
-    "mg/dl": "mg/dL", "mmol/l": "mmol/L", "g/l": "g/L", "g/dl": "g/dL", "u/l": "U/L", "iu/l": "U/L",
-    "mg/g": "mg/g", "mg/mmol": "mg/mmol", "g/24h": "g/24h", "mg/24h": "mg/24h",
-    "10^9/l": "10^9/L", "gi/l": "10^9/L", "x10^9/l": "10^9/L", "%": "%",
-    "ml/min/1.73m2": "mL/min/1.73m2", "ml/min/1.73m^2": "mL/min/1.73m2", "ml/min/1.73 m2": "mL/min/1.73m2",
-}
-
 #: Values outside these limits cannot be a correctly entered result in that unit (they are
 #: data-entry or unit errors, not abnormal labs); such rows are quarantined as implausible.
 PLAUSIBLE_RANGES: dict[tuple[str, str], tuple[float, float]] = {
@@ -76,14 +68,6 @@ def canonical_lab_code(paramcd: str | None) -> str | None:
         if code in synonyms:
             return canonical
     return None
-
-
-def normalize_unit(unit: str | None) -> str | None:
-    """Canonical spelling of a unit (``µmol/L`` -> ``umol/L``); unknown units pass through trimmed."""
-    if unit is None or pd.isna(unit) or str(unit).strip() == "":
-        return None
-    key = re.sub(r"\s+", "", str(unit)).lower()
-    return UNIT_SPELLINGS.get(key, str(unit).strip())
 
 
 def unit_from_param(param: str | None) -> str | None:

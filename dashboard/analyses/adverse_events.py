@@ -34,7 +34,7 @@ import functools
 import numpy as np
 import pandas as pd
 
-from dashboard import db, stats
+from dashboard import bds, db, stats
 from dashboard.analyses.common import count_subjects, with_total_rows
 from dashboard.filters import TOTAL_ARM, FilterSpec
 from dashboard.population import arm_denominators, run
@@ -281,9 +281,7 @@ def ae_records(con, spec: FilterSpec) -> pd.DataFrame:
                {astdt} AS astdt,
                CASE WHEN CAST($cut AS DATE) IS NOT NULL AND {aendt} > CAST($cut AS DATE) THEN NULL ELSE {aendt} END AS aendt,
                {aendt} IS NULL OR (CAST($cut AS DATE) IS NOT NULL AND {aendt} > CAST($cut AS DATE)) AS ongoing,
-               CASE WHEN {astdt} IS NULL OR p.trtsdt IS NULL THEN NULL
-                    WHEN {astdt} >= p.trtsdt THEN date_diff('day', p.trtsdt, {astdt}) + 1
-                    ELSE date_diff('day', p.trtsdt, {astdt}) END AS astdy,
+               {bds.study_day_sql(astdt, "p.trtsdt")} AS astdy,
                CASE WHEN {astdt} IS NULL THEN 1 ELSE date_diff('day', p.trtsdt, {astdt}) + 1 END AS day_from_first_dose,
                date_diff('day', {last_inf}, {astdt}) AS days_since_last_infusion,
                {_col(cols, "AESEV", "aesev")}, {_col(cols, "AETOXGR", "aetoxgr")},
@@ -727,9 +725,11 @@ def ae_cumulative_incidence(con, spec: FilterSpec) -> pd.DataFrame:
         first = recs[recs[flag]].groupby("usubjid")["day_from_first_dose"].min()
         for arm in den["arm"]:
             sub = obs[obs["arm"] == arm]
-            ev_day = sub["usubjid"].map(first)
-            has = ev_day.notna() & (ev_day.clip(lower=1) <= sub["obs_days"].clip(lower=1))
-            time = np.where(has, ev_day.clip(lower=1), sub["obs_days"].clip(lower=1))
+            # Days are numbers even when no subject (or no event) is left: an empty map is str-typed.
+            ev_day = sub["usubjid"].map(first).astype("float64")
+            obs_days = sub["obs_days"].astype("float64")
+            has = ev_day.notna() & (ev_day.clip(lower=1) <= obs_days.clip(lower=1))
+            time = np.where(has, ev_day.clip(lower=1), obs_days.clip(lower=1))
             km = kaplan_meier_cumulative_incidence(time, has.to_numpy()) if len(sub) else \
                 pd.DataFrame(columns=["day", "n_at_risk", "n_events", "n_censored", "cum_inc"])
             start = pd.DataFrame([{"day": 0.0, "n_at_risk": len(sub), "n_events": 0, "n_censored": 0, "cum_inc": 0.0}])

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from dashboard import db
+from dashboard import bds, db
 from dashboard.analyses.common import count_subjects, describe_continuous, with_total_rows
 from dashboard.filters import FilterSpec
 from dashboard.population import arm_denominators, run
@@ -65,7 +65,7 @@ def infusion_deviations(con, spec: FilterSpec) -> pd.DataFrame:
         raise NotInExtract("ADEX has no AVISITN (infusion number), so planned infusion days are unknown.")
     frame = run(con, f"""
         SELECT p.usubjid, p.arm, {visit} AS infusion, 7 * (CAST(x.AVISITN AS INTEGER) - 1) + 1 AS planned_day,
-               CASE WHEN x.ASTDT IS NULL THEN NULL ELSE date_diff('day', p.trtsdt, x.ASTDT) + 1 END AS actual_day,
+               {bds.study_day_sql("x.ASTDT", "p.trtsdt")} AS actual_day,
                CASE WHEN {occur} x.ASTDT IS NULL THEN 'missed' ELSE 'given' END AS status,
                {reason} AS reason, x.SRC_FILE, x.SRC_ROW
         FROM {{population}} p JOIN adex x ON x.USUBJID = p.usubjid

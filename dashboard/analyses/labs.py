@@ -20,12 +20,12 @@ from ADSL, never from TRTA) with a numeric AVAL, checked in this order:
    record per subject and parameter (Week 26 never), so ``auto`` ignores it there;
    filtering on it would discard the very records a worst-post-baseline table needs.
 
-**Baseline** (clinical_reference §7): the record flagged ABLFL='Y' when the parameter has
-any ABLFL='Y' record; otherwise the last record dated on or before the first dose (TRTSDT;
-same-day values count as baseline), latest visit then latest source row winning ties.
-
-**Post-baseline**: any other record dated after TRTSDT (ADT > TRTSDT; study day >= 2 when
-ADT is missing). Unscheduled records (AVISIT missing, "." or "UNSCHEDULED...") count for
+**Baseline and post-baseline**: the BDS record rules of :mod:`dashboard.bds`, shared with the
+renal tables (docs/definitions.md "Baseline record", "Post-baseline"): the record flagged
+ABLFL='Y' when the parameter has any ABLFL='Y' record; otherwise the last record dated on or
+before the first dose (TRTSDT; same-day values count as baseline), latest visit then latest
+source row winning ties. Post-baseline: any other record dated after TRTSDT and after the
+baseline date (study day >= 2 when ADT or TRTSDT is missing). Unscheduled records (AVISIT missing, "." or "UNSCHEDULED...") count for
 worst-case tables, not for by-visit ones. Records before the first dose other than the
 baseline (screening, pre-dose unscheduled) are neither.
 
@@ -62,7 +62,7 @@ import re
 import numpy as np
 import pandas as pd
 
-from dashboard import db
+from dashboard import bds, db
 from dashboard.ctcae import CTCAE_LAB_TERMS, GRADE_MISSING, ctcae_grade
 from dashboard.filters import TOTAL_ARM, FilterSpec
 from dashboard.liver import hys_law_quadrant, is_potential_hys_law, r_ratio
@@ -188,9 +188,7 @@ def _derive_records(raw: pd.DataFrame, anl01fl: str = "auto") -> pd.DataFrame:
     })
     f["code"] = [canonical_lab_code(p) or p.upper() for p in f["paramcd"]]
     f = _parameter_labels(f)
-    derived_day = (f["adt"] - f["trtsdt"]).dt.days
-    derived_day = derived_day.where(derived_day < 0, derived_day + 1)
-    f["day"] = f["ady"].where(f["ady"].notna(), derived_day)
+    f["day"] = bds.study_day(f["adt"], f["trtsdt"], f["ady"])
     f["scheduled"] = f["visit"].map(lambda v: not (v is None or pd.isna(v) or bool(_UNSCHEDULED.match(str(v)))))
     f["timing"] = _timing(f)
     f = _apply_anl01fl(f, anl01fl)
@@ -221,21 +219,15 @@ def _parameter_labels(f: pd.DataFrame) -> pd.DataFrame:
 
 
 def _timing(f: pd.DataFrame) -> pd.Series:
-    """baseline / post / pre per record (module docstring: Baseline, Post-baseline)."""
-    key = ["usubjid", "paramcd"]
-    flagged_params = set(f.loc[f["ablfl"] == "Y", "paramcd"])
-    by_flag = f["paramcd"].isin(flagged_params)
-    baseline = pd.Series(False, index=f.index)
-    flag_rows = f[by_flag & (f["ablfl"] == "Y")]
-    # At most one ABLFL record per subject and parameter survives the loader; keep the last if not.
-    baseline[flag_rows.drop_duplicates(key, keep="last").index] = True
-    before = f[~by_flag & f["adt"].notna() & f["trtsdt"].notna() & (f["adt"] <= f["trtsdt"])]
-    if len(before):
-        last = before.sort_values(["usubjid", "paramcd", "adt", "visitnum", "SRC_FILE", "SRC_ROW"],
-                                  na_position="first").drop_duplicates(key, keep="last")
-        baseline[last.index] = True
-    after_dose = np.where(f["adt"].notna() & f["trtsdt"].notna(), f["adt"] > f["trtsdt"], f["day"] >= 2)
-    return pd.Series(np.where(baseline, "baseline", np.where(after_dose, "post", "pre")), index=f.index)
+    """baseline / post / pre per record (:func:`dashboard.bds.baseline_records` and
+    :func:`dashboard.bds.record_timing`; module docstring: Baseline, Post-baseline)."""
+    rec = f.rename(columns={"visitnum": "avisitn", "SRC_FILE": "src_file", "SRC_ROW": "src_row"})
+    base_index, _ = bds.baseline_records(rec, param="paramcd")
+    is_baseline = pd.Series(f.index.isin(base_index), index=f.index)
+    base_adt = rec.loc[base_index].set_index(["usubjid", "paramcd"])["adt"]
+    keys = pd.MultiIndex.from_frame(rec[["usubjid", "paramcd"]])
+    base_adt = pd.Series(base_adt.reindex(keys).to_numpy(), index=f.index)
+    return bds.record_timing(rec, is_baseline, base_adt, rec["day"])
 
 
 def _apply_anl01fl(f: pd.DataFrame, mode: str) -> pd.DataFrame:
@@ -572,14 +564,9 @@ def lab_ctcae_shift(con, spec: FilterSpec) -> pd.DataFrame:
 def _by_visit_records(recs: pd.DataFrame) -> pd.DataFrame:
     """Baseline records (visit "Baseline") plus one post-baseline record per subject, parameter and
     scheduled visit: the one closest to the visit's target day, the later on a tie (§7)."""
-    from dashboard.load import visit_target_day
-
     base, post = recs[recs["timing"] == "baseline"], recs[(recs["timing"] == "post") & recs["scheduled"]]
-    target = post["visit"].map(visit_target_day).astype(float)
-    dist = (post["day"] - target).abs().fillna(0.0)
-    post = (post.assign(_d=dist, _neg_day=-post["day"].fillna(0), _neg_row=-post["SRC_ROW"])
-            .sort_values(["usubjid", "paramcd", "visit", "_d", "_neg_day", "_neg_row"])
-            .drop_duplicates(["usubjid", "paramcd", "visit"]).drop(columns=["_d", "_neg_day", "_neg_row"]))
+    names = {"visit": "avisit", "visitnum": "avisitn", "day": "study_day", "SRC_ROW": "src_row"}
+    post = bds.one_per_visit(post.rename(columns=names), param="paramcd").rename(columns={v: k for k, v in names.items()})
     base = base.drop_duplicates(["usubjid", "paramcd"], keep="last")
     base = base.assign(visit="Baseline", visitnum=base["visitnum"].where(base["visitnum"].notna(), 0.0))
     out = pd.concat([base, post], ignore_index=True)

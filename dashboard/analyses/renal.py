@@ -41,7 +41,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
-from dashboard import db
+from dashboard import bds, db
 from dashboard import renal as kidney
 from dashboard.analyses.common import count_subjects, describe_continuous, with_total_rows
 from dashboard.filters import TOTAL_ARM, FilterSpec
@@ -68,8 +68,7 @@ RENAL_PARAMS: dict[str, RenalParam] = {
 }
 
 BASELINE_VISIT = "Baseline"
-ABLFL_METHOD = "ABLFL='Y' record of the extract"
-DERIVED_METHOD = "derived: last non-missing value on or before the first dose (TRTSDT)"
+ABLFL_METHOD, DERIVED_METHOD = bds.ABLFL_RULE, bds.DERIVED_RULE
 
 #: Kidney endpoint keys (public CSV interface), their labels and the parameter they are read from.
 KIDNEY_EVENTS: dict[str, tuple[str, str]] = {
@@ -153,35 +152,7 @@ def _out_of_window_keys(con) -> pd.DataFrame:
     return keys
 
 
-def study_day(adt: pd.Series, trtsdt: pd.Series, ady: pd.Series | None = None) -> pd.Series:
-    """Study day: date - first dose + 1 on/after the first dose, date - first dose before (no day 0).
-
-    Definition: clinical_reference §7 "Visit windows". Falls back on the extract's ADY where
-    the first-dose date is missing.
-    """
-    days = (pd.to_datetime(adt) - pd.to_datetime(trtsdt)).dt.days
-    out = np.where(days >= 0, days + 1, days)
-    out = pd.Series(out, index=adt.index, dtype="float64")
-    if ady is not None:
-        out = out.fillna(pd.to_numeric(ady, errors="coerce"))
-    return out
-
-
-def _baselines(rec: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, str]]:
-    """One baseline record per subject x parameter (index into ``rec``) and the method per parameter."""
-    parts, methods = [], {}
-    for param, sub in rec.groupby("param", sort=False):
-        flagged = sub[sub["ablfl"].astype("string").str.strip().str.upper().eq("Y").fillna(False).to_numpy(bool)]
-        if len(flagged):
-            methods[param] = ABLFL_METHOD
-            cand = flagged
-        else:
-            methods[param] = DERIVED_METHOD
-            cand = sub[sub["trtsdt"].notna() & (sub["adt"] <= sub["trtsdt"])]
-        cand = cand.sort_values(["usubjid", "adt", "src_file", "src_row"])
-        parts.append(cand.groupby("usubjid", sort=False).tail(1))
-    base = pd.concat(parts) if parts else rec.iloc[0:0]
-    return base, methods
+study_day = bds.study_day  # noqa: E305 (the one study-day rule; kept under its old name)
 
 
 def renal_records(con, spec: FilterSpec) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, str]]:
@@ -201,15 +172,12 @@ def renal_records(con, spec: FilterSpec) -> tuple[pd.DataFrame, pd.DataFrame, di
     oow = _out_of_window_keys(con) if len(rec) else pd.DataFrame(columns=["usubjid", "avisit", "adt"])
     keys = set(zip(oow["usubjid"], oow["avisit"], oow["adt"]))
     rec["out_of_window"] = [k in keys for k in zip(rec["usubjid"], rec["avisit"], rec["adt"])]
-    base, methods = _baselines(rec)
-    rec["is_baseline"] = rec.index.isin(base.index)
-    b = base[["usubjid", "param", "aval", "adt"]].rename(columns={"aval": "base", "adt": "base_adt"})
+    base_index, methods = bds.baseline_records(rec, param="param")
+    rec["is_baseline"] = rec.index.isin(base_index)
+    b = rec.loc[base_index, ["usubjid", "param", "aval", "adt"]].rename(columns={"aval": "base", "adt": "base_adt"})
     rec = rec.merge(b, on=["usubjid", "param"], how="left")
-    after_dose = rec["trtsdt"].isna() | (rec["adt"] > rec["trtsdt"])
-    after_base = rec["base_adt"].isna() | (rec["adt"] > rec["base_adt"])
-    known = rec["trtsdt"].notna() | rec["base_adt"].notna()
-    rec["phase"] = np.where(rec["is_baseline"], "baseline",
-                            np.where(after_dose & after_base & known, "post-baseline", "pre-treatment"))
+    timing = bds.record_timing(rec, rec["is_baseline"], rec["base_adt"])
+    rec["phase"] = timing.map({bds.BASELINE: "baseline", bds.POST: "post-baseline", bds.PRE: "pre-treatment"})
     post = rec["phase"] == "post-baseline"
     rec["chg"] = np.where(post, rec["aval"] - rec["base"], np.nan)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -218,24 +186,13 @@ def renal_records(con, spec: FilterSpec) -> tuple[pd.DataFrame, pd.DataFrame, di
 
 
 def _one_per_visit(rec: pd.DataFrame) -> pd.DataFrame:
-    """Post-baseline scheduled values, one per subject x parameter x visit (closest to target, tie: later)."""
-    from dashboard.load import visit_target_day
-
-    post = rec[(rec["phase"] == "post-baseline") & rec["avisitn"].notna()].copy()
-    target = post["avisit"].map(visit_target_day, na_action="ignore").astype("float64")
-    post["_dist"] = (post["study_day"] - target).abs()
-    post = post.sort_values(["usubjid", "param", "avisitn", "avisit", "_dist", "adt", "src_row"],
-                            ascending=[True, True, True, True, True, False, False], na_position="last")
-    return post.drop_duplicates(["usubjid", "param", "avisitn", "avisit"]).drop(columns="_dist")
+    """Post-baseline scheduled values, one per subject x parameter x visit (:func:`dashboard.bds.one_per_visit`)."""
+    return bds.one_per_visit(rec[(rec["phase"] == "post-baseline") & rec["avisitn"].notna()], param="param")
 
 
 def _one_per_date(rec: pd.DataFrame) -> pd.DataFrame:
-    """Post-baseline values, one per subject x parameter x date (scheduled first, lower AVISITN, later row)."""
-    post = rec[rec["phase"] == "post-baseline"].copy()
-    post["_unsched"] = post["avisitn"].isna()
-    post = post.sort_values(["usubjid", "param", "adt", "_unsched", "avisitn", "src_row"],
-                            ascending=[True, True, True, True, True, False], na_position="last")
-    return post.drop_duplicates(["usubjid", "param", "adt"]).drop(columns="_unsched").reset_index(drop=True)
+    """Post-baseline values, one per subject x parameter x date (:func:`dashboard.bds.one_per_date`)."""
+    return bds.one_per_date(rec[rec["phase"] == "post-baseline"], param="param")
 
 
 def _present(rec: pd.DataFrame, param: str) -> bool:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from dashboard import db
+from dashboard import bds, db
 
 _HIDDEN = {"SRC_FILE", "SRC_ROW"}
 
@@ -36,7 +36,7 @@ def subject_adverse_events(con, usubjid: str) -> pd.DataFrame:
     want = [c for c in ("AESEQ", "AEBODSYS", "AEDECOD", "AETERM", "ASTDT", "AENDT", "AESEV", "AETOXGR", "AESER",
                         "AEREL", "AEACN", "AEOUT", "TRTEMFL", "SRC_FILE", "SRC_ROW") if c in cols]
     sel = ", ".join(f'a."{c}"' for c in want)
-    day = "date_diff('day', s.TRTSDT, a.ASTDT) + CASE WHEN a.ASTDT >= s.TRTSDT THEN 1 ELSE 0 END" \
+    day = bds.study_day_sql("a.ASTDT", "s.TRTSDT") \
         if "ASTDT" in cols and "TRTSDT" in db.table_columns(con, "adsl") else "NULL"
     return db.run(con, f"""SELECT {sel}, {day} AS start_study_day FROM adae a JOIN adsl s USING (USUBJID)
                            WHERE a.USUBJID = $u ORDER BY {'a.ASTDT' if 'ASTDT' in cols else 1}""", {"u": usubjid})
