@@ -360,6 +360,14 @@ def test_ae_cumulative_incidence_first_sae(tiny):
     assert drug["day"].tolist() == [0, 43, 146, 149] and (drug["cum_inc"] == 0).all()
 
 
+def test_ae_cumulative_incidence_zero_subjects_is_not_estimable(tiny):
+    # a data cut before anyone was dosed leaves no subject: one day-0 row per endpoint x arm, N 0,
+    # and the incidence missing (not 0 %); before the fix this raised TypeError (str vs ndarray)
+    got = ae.ae_cumulative_incidence(tiny, FilterSpec(data_cut=dt.date(2000, 1, 1)))
+    assert got[["day", "n_at_risk", "n", "N"]].drop_duplicates().values.tolist() == [[0, 0, 0, 0]]
+    assert len(got) == 6 and got["cum_inc"].isna().all()
+
+
 def test_ae_timeline_days_since_first_infusion(tiny):
     got = ae.ae_timeline(tiny, CUT_SPEC)
     s1 = got[got["usubjid"] == "01-001"]

@@ -714,7 +714,7 @@ def ae_cumulative_incidence(con, spec: FilterSpec) -> pd.DataFrame:
 
     Returns per endpoint x arm a day-0 row then one row per distinct day: ``endpoint``, ``label``,
     ``arm``, ``day``, ``n_at_risk``, ``n_events``, ``n_censored``, ``n`` (cumulative subjects with
-    the event), ``N`` (subjects followed), ``cum_inc`` (percent), ``method``.
+    the event), ``N`` (subjects followed), ``cum_inc`` (percent; missing when N is 0), ``method``.
     """
     recs = teae_records(con, spec)
     den = arm_denominators(con, spec)
@@ -732,7 +732,9 @@ def ae_cumulative_incidence(con, spec: FilterSpec) -> pd.DataFrame:
             time = np.where(has, ev_day.clip(lower=1), obs_days.clip(lower=1))
             km = kaplan_meier_cumulative_incidence(time, has.to_numpy()) if len(sub) else \
                 pd.DataFrame(columns=["day", "n_at_risk", "n_events", "n_censored", "cum_inc"])
-            start = pd.DataFrame([{"day": 0.0, "n_at_risk": len(sub), "n_events": 0, "n_censored": 0, "cum_inc": 0.0}])
+            # No subject followed: the incidence is not estimable (missing), never a 0 %.
+            start = pd.DataFrame([{"day": 0.0, "n_at_risk": len(sub), "n_events": 0, "n_censored": 0,
+                                   "cum_inc": 0.0 if len(sub) else np.nan}])
             km = pd.concat([start, km], ignore_index=True)
             km["n"] = km["n_events"].cumsum()
             frames.append(km.assign(endpoint=endpoint, label=label, arm=arm, N=len(sub)))
