@@ -28,6 +28,10 @@ import pandas as pd
 from dashboard import db
 from data_contracts.findings import FLAGGED, Finding, finding_message, format_value
 
+#: The check keys this module writes to ``findings`` (in report order).
+CHECKS = ("fatal_ae_subject_alive", "ae_after_death", "lab_after_death", "ae_after_study_exit",
+          "trtemfl_contradicts_dates", "fatal_ae_not_serious", "more_fatal_than_serious")
+
 
 def _frame(con, table: str, wanted: list[str]) -> pd.DataFrame | None:
     """The table's wanted columns (absent ones as all-missing), or None when the table is absent."""

@@ -10,11 +10,11 @@ import pandas as pd
 from pandas.testing import assert_frame_equal
 
 from dashboard import db
+from dashboard.analyses.overview import attention_items
+from dashboard.consistency import CHECKS
+from dashboard.filters import FilterSpec
 from dashboard.load import load_extract
-from tests.conftest import ADAE, ADLB, ADSL
-
-CHECKS = ("fatal_ae_subject_alive", "ae_after_death", "lab_after_death", "ae_after_study_exit",
-          "trtemfl_contradicts_dates", "fatal_ae_not_serious", "more_fatal_than_serious")
+from tests.conftest import ADAE, ADSL
 COLUMNS = ["domain", "file", "row", "usubjid", "column", "check", "value", "action"]
 
 
@@ -65,8 +65,10 @@ def test_consistency_findings_fatal_ae_with_adsl_alive(tmp_path, make_extract):
     message = db.run(con, "SELECT message FROM findings WHERE \"check\" = 'fatal_ae_subject_alive'")["message"].iloc[0]
     assert message == ('adae.csv: column AEOUT, row 3 (USUBJID=01-002): value "FATAL"; expected a subject recorded '
                        "as dead in ADSL for a fatal AE (ADSL DTHFL is N, DTHDT missing).")
-    # flagged, not dropped: the fatal AE is still loaded
+    # flagged, not dropped: the fatal AE is still loaded, and the Overview lists the contradiction
     assert db.run(con, "SELECT count(*) AS n FROM adae")["n"].iloc[0] == 3
+    items = attention_items(con, FilterSpec())
+    assert items.loc[items["item"].str.startswith("Records contradicting"), "count"].tolist() == [1]
 
 
 def test_consistency_findings_grade_5_and_aesdth_count_as_fatal(tmp_path, make_extract):

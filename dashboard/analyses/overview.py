@@ -80,11 +80,19 @@ def attention_items(con, spec: FilterSpec) -> pd.DataFrame:
     """
     items = []
     q = db.run(con, "SELECT sum(rows_quarantined) AS q FROM domain_counts")["q"].iloc[0] or 0
-    flagged = db.run(con, "SELECT count(*) AS n FROM findings WHERE action = 'flagged'")["n"].iloc[0]
+    from dashboard.consistency import CHECKS
+
+    flagged = db.run(con, "SELECT count(*) FILTER (WHERE NOT list_contains($c, \"check\")) AS n, "
+                     "count(*) FILTER (WHERE list_contains($c, \"check\")) AS x FROM findings WHERE action = 'flagged'",
+                     {"c": list(CHECKS)})
     if q:
         items.append(("Data quality", "Rows quarantined (not loaded)", int(q), "Data quality"))
-    if flagged:
-        items.append(("Data quality", "Records flagged (missing or out-of-window visits)", int(flagged), "Data quality"))
+    if flagged["n"].iloc[0]:
+        items.append(("Data quality", "Records flagged (missing or out-of-window visits)", int(flagged["n"].iloc[0]),
+                      "Data quality"))
+    if flagged["x"].iloc[0]:
+        items.append(("Data quality", "Records contradicting another domain (e.g. fatal AE, ADSL alive)",
+                      int(flagged["x"].iloc[0]), "Data quality"))
     sae = _table("ae_serious_listing", con, spec)
     if sae is not None and len(sae):
         items.append(("Safety", "Serious adverse events", int(len(sae)), "Adverse events"))
