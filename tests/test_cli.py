@@ -45,6 +45,10 @@ def test_main_validate_json_with_problems(extract_with_problems, run_cli):
     assert all(isinstance(f["row"], int) for f in result["findings"])
     assert 'adlb.csv: column AVAL, row 3 (USUBJID=01-001): value "abc"; expected a number. Loaded with the value ' \
            'missing.' in [f["message"] for f in result["findings"]]
+    # how each variable the extract lacks was resolved (the tiny ADSL has no RANDFL, DTHFL or EOSSTT)
+    assert [(d["variable"], d["rule"], d["rows_affected"], d["status"]) for d in result["derivations"]] == [
+        ("RANDFL", "randfl_from_ittfl", 4, "derived"), ("DTHFL", "", 0, "not available"),
+        ("EOSSTT", "", 0, "not available")]
 
 
 def test_main_validate_json_clean(clean_extract, run_cli):
@@ -70,6 +74,13 @@ def test_main_validate_text(extract_with_problems, run_cli):
            'the value missing.' in lines
     assert '[quarantined] adlb.csv: column USUBJID, row 13 (USUBJID=99-999): value "99-999"; expected a subject ' \
            'in ADSL (not in ADSL).' in lines
+    assert lines[-3:] == [
+        "[derived] Randomized (RANDFL): derived from ITTFL: ITTFL (the ITT set is the randomized subjects) (ADSL has "
+        "no RANDFL).",
+        "[not available] Death (DTHFL): not available in this extract: needs DTHFL or DTHDT or ADAE.AEOUT, "
+        "ADAE.AESDTH, ADAE.AETOXGR (ADSL has no DTHFL).",
+        "[not available] End-of-study status (EOSSTT): not available in this extract: needs EOSSTT or DCSREAS or "
+        "DISCONFL, EOSDT (ADSL has no EOSSTT)."]
 
 
 def test_main_validate_blinded_does_not_echo_the_arm(extract_with_problems, run_cli):
