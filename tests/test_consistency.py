@@ -72,7 +72,7 @@ def test_consistency_findings_fatal_ae_with_adsl_alive(tmp_path, make_extract):
 
 
 def test_consistency_findings_grade_5_and_aesdth_count_as_fatal(tmp_path, make_extract):
-    adsl = _adsl(DTHFL=["", "", "", ""])
+    adsl = _adsl(DTHFL=["N", "N", "N", "N"])
     adae = _adae(AETOXGR=["5", "1", "1"], AESDTH=["", "Y", ""], AESER=["Y", "Y", "N"])
     found, _ = _findings(make_extract(tmp_path, adsl=adsl, adae=adae))
     _same(found, _expected([
@@ -131,6 +131,14 @@ def test_consistency_findings_more_fatal_than_serious(tmp_path, make_extract):
     message = db.run(con, "SELECT message FROM findings WHERE \"check\" = 'more_fatal_than_serious'")["message"].iloc[0]
     assert message == ("adae.csv: 1 subjects have a fatal TEAE but only 0 a serious TEAE; expected every fatal "
                        "TEAE to be serious (ICH E2A).")
+
+
+def test_consistency_findings_fatal_ae_without_adsl_death_variables_is_a_derived_death(tmp_path, make_extract):
+    # ADSL has no DTHFL/DTHDT: the loader derives the death from the fatal AE (docs/definitions.md,
+    # "Variable resolution"), so there is nothing to contradict
+    adae = _adae(AEOUT=["", "", "FATAL"], AESER=["N", "N", "Y"])
+    found, _ = _findings(make_extract(tmp_path, adae=adae))
+    assert found.empty
 
 
 def test_consistency_findings_none_on_a_consistent_extract(tmp_path, make_extract):
