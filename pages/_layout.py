@@ -111,6 +111,8 @@ def show_table(ctx: PageContext, name: str, spec: FilterSpec | None = None, char
     shown = registry.display(name, frame)
     if entry.definition:
         st.caption(entry.definition)
+    for note in registry.notes(frame, shown):
+        st.caption(note)
     key = key or f"tbl_{name}"
     selection = []
     if shown.empty:
