@@ -17,6 +17,7 @@ Names follow the ADaM Implementation Guide 1.3 (ADSL, BDS, OCCDS) and ADaM OCCDS
 from __future__ import annotations
 
 from data_contracts import CONTRACTS
+from data_contracts.resolution import date_twins
 
 #: Keys and identifiers present in every domain.
 _KEYS = ("STUDYID", "USUBJID", "SUBJID", "SITEID", "DOMAIN")
@@ -78,7 +79,8 @@ BLINDED_ALLOW: dict[str, frozenset[str]] = {
 ADEX_NEVER = frozenset({"AVAL", "AVALC", "AVALU", "AVALCAT1", "BASE", "CHG", "PCHG", "EXDOSE", "EXDOSU",
                         "EXDOSFRM", "EXDOSFRQ", "EXTRT", "EXVOL", "EXVOLU", "EXLOT", "EXROUTE"})
 
-# The contracts' own columns are allowed (ADEX: except the amounts).
+# The contracts' own columns are allowed (ADEX: except the amounts), and the datetime twins the
+# loader takes a missing date from (data_contracts.resolution: TRTSDTM for TRTSDT).
 for _name, _contract in CONTRACTS.items():
     _extra = {c for c in _contract.columns if not (_name == "ADEX" and c in ADEX_NEVER)}
-    BLINDED_ALLOW[_name] = BLINDED_ALLOW[_name] | _extra
+    BLINDED_ALLOW[_name] = BLINDED_ALLOW[_name] | _extra | set(date_twins(_name).values())
