@@ -88,6 +88,8 @@ _GENERIC_WORDS = {
     "PLUS", "THE", "DAILY", "WEEKLY", "ONCE", "TWICE", "TREATMENT", "STANDARD", "CARE", "ORAL", "INFUSION",
     "INJECTION", "TABLET", "TABLETS", "CAPSULE", "MG", "MCG", "KG", "ML", "IV", "SC", "BID", "QD", "TID",
     "SCREEN", "FAILURE", "NOT", "TREATED", "ASSIGNED", "RANDOMIZED", "THEN", "FOLLOWED", "BY", "OPEN", "LABEL",
+    # words of CDISC controlled terms (AEACN "DRUG WITHDRAWN", "DOSE NOT CHANGED") and generic nouns
+    "DRUG", "STUDY", "PRODUCT", "MEDICATION", "INVESTIGATIONAL", "CONTROL", "THERAPY", "REGIMEN", "COHORT", "PART",
 }
 
 # Cyrillic and Greek letters that look like Latin ones (the Latin-script subset of Unicode

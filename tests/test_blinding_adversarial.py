@@ -511,6 +511,10 @@ def test_treatment_terms_from_sample_arms():
     assert masked.fillna("<missing>").tolist() == [
         TEXT_MASK, "Headache", TEXT_MASK, "dose not changed", "White blood cells decreased", "Albumin (g/L)",
         "<missing>", "SCREEN FAILURE", TEXT_MASK]
+    # generic words of a label are no treatment name: "Drug 10 mg" must not mask AEACN "DRUG WITHDRAWN"
+    terms = TreatmentTerms.build(["Placebo", "Drug 10 mg"])
+    assert terms.terms == ("DRUG 10 MG", "PLACEBO", "VEHICLE", "SALINE", "SHAM")
+    assert terms.mask(pd.Series(["DRUG WITHDRAWN", "DRUG INTERRUPTED"], dtype="string"))[1] == 0
 
 
 # -- the allow-list covers every column the product reads ----------------------------------------
