@@ -45,6 +45,9 @@ class Manifest:
     previous_extract: Path | None = None
     randomization_file: Path | None = None
     blind_columns: tuple[str, ...] = ()
+    blind_allow: tuple[str, ...] = ()
+    blind_terms: tuple[str, ...] = ()
+    blind_reviewed: tuple[str, ...] = ()
     encoding: str = "utf-8"
     synthetic: bool = False
     path: Path | None = None
@@ -178,6 +181,11 @@ def read_manifest(folder: Path) -> Manifest:
         previous_extract=_path(extract, "previous") or _path(study, "previous_extract"),
         randomization_file=_path(blinding, "randomization_file") or _path(extract, "randomization_file"),
         blind_columns=tuple(str(c).upper() for c in (_get(blinding, "columns", list, "a list of column names") or [])),
+        blind_allow=tuple(str(c).strip().upper() for c in (
+            _get(blinding, "allow", list, 'a list of reviewed column names ("COL" or "DOMAIN.COL")') or [])),
+        blind_terms=tuple(str(t) for t in (_get(blinding, "terms", list, "a list of product terms") or [])),
+        blind_reviewed=tuple(str(c).strip().upper() for c in (
+            _get(blinding, "reviewed", list, 'a list of reviewed column names ("COL" or "DOMAIN.COL")') or [])),
         encoding=_get(extract, "encoding", str, "an encoding name such as utf-8 or latin-1") or "utf-8",
         synthetic=bool(study.get("synthetic", False)),
         path=path,

@@ -1417,7 +1417,9 @@ def _manifest(seed: int, subjects: int, blinded: bool, data_cut: datetime.date) 
     ]
     if not blinded:
         lines.append("arm_order = [" + ", ".join(f'"{a}"' for a in ARM_ORDER) + "]")
-    lines += ["synthetic = true", f'generator = "dashboard.generate seed={seed} subjects={subjects}"']
+    # A blinded extract carries no seed: with it anyone could regenerate the unblinded extract.
+    made_by = "dashboard.generate --blinded (seed withheld)" if blinded else f"dashboard.generate seed={seed}"
+    lines += ["synthetic = true", f'generator = "{made_by} subjects={subjects}"']
     return "\n".join(lines) + "\n"
 
 

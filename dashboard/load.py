@@ -3,8 +3,10 @@
 Order of work, per domain (ADSL first, since the others are checked against its subjects):
 
 1. the file's columns are mapped to the contract (aliases) and required columns checked;
-2. in the blinded role, columns that could reveal the arm are removed (``dashboard.blinding``)
-   before any value is looked at;
+2. in the blinded role only allow-listed columns are read, text naming a treatment is masked
+   and source rows are renumbered in subject/date order (``dashboard.blinding`` R1-R3); after
+   all domains (and the previous extract) are in, the R4 gate refuses a blinded load in which
+   a kept column still predicts the arm;
 3. each chunk's values are parsed (numbers, ISO/SAS dates; R's unquoted ``NA`` is missing),
    missing dates are taken from their datetime twins (``data_contracts.resolution``), and the
    rows are validated with the pandera contract, lazily. Every problem is a ``findings`` row;
@@ -39,8 +41,8 @@ import pandera.pandas as pa
 from dashboard import db
 from dashboard.bds import normalize_unit, visit_target_day  # noqa: F401 (visit_target_day: public name)
 from dashboard.blinding import (
-    ANALYSIS_ARM, ANALYSIS_ARM_ORDER, NON_ARM_VALUES, POOLED_ARM, BlindingDecision, Role,
-    SubjectLevelTracker, column_blinding_rule,
+    ANALYSIS_ARM, ANALYSIS_ARM_ORDER, NON_ARM_VALUES, POOLED_ARM, BlindingDecision, Role, TreatmentTerms,
+    arm_predicting_columns, blinded_keeps, blinded_row_numbers, column_blinding_rule,
 )
 from dashboard.extract import (
     DEFAULT_CHUNK_ROWS, ExtractError, Manifest, SourceFile, discover_files, iter_chunks, open_extract,
@@ -119,7 +121,15 @@ class _Context:
     provenance: list[dict] = field(default_factory=list)
     arm_by_subject: pd.Series | None = None
     arm_codes: dict[str, float] = field(default_factory=dict)
+    arm_code_texts: set[str] = field(default_factory=set)
     staged: dict[str, list[str]] = field(default_factory=dict)
+    terms: TreatmentTerms | None = None
+    kept: dict[str, set[str]] = field(default_factory=dict)
+    dropped: dict[str, set[str]] = field(default_factory=dict)
+    not_loaded: dict[str, int] = field(default_factory=dict)
+    masked: dict[str, int] = field(default_factory=dict)
+    inherit: "_Inherited | None" = None
+    prev_arms: pd.Series | None = None
     derivations: list[Derivation] = field(default_factory=list)
     #: (domain, variable) -> rows whose date came from its datetime twin
     date_fills: dict[tuple[str, str], int] = field(default_factory=dict)
@@ -129,17 +139,29 @@ class _Context:
     had_columns: dict[str, set[str]] = field(default_factory=dict)
 
 
+@dataclass
+class _Inherited:
+    """What a blinded previous extract takes from the current one (rule R5), and gives back."""
+
+    kept: dict[str, set[str]]
+    dropped: dict[str, set[str]]
+    terms: TreatmentTerms | None
+    arms: pd.Series | None = None
+
+
 def load_extract(extract: Path | str, role: Role | str = Role.BLINDED, db_path: Path | str | None = None,
-                 chunk_rows: int = DEFAULT_CHUNK_ROWS, require_arm: bool = True, with_previous: bool = True
-                 ) -> tuple[duckdb.DuckDBPyConnection, LoadReport]:
+                 chunk_rows: int = DEFAULT_CHUNK_ROWS, require_arm: bool = True, with_previous: bool = True,
+                 _inherit: _Inherited | None = None) -> tuple[duckdb.DuckDBPyConnection, LoadReport]:
     """Load an extract folder or zip into DuckDB (a file at ``db_path``, else in memory).
 
     ``role`` decides what may reach DuckDB (see ``dashboard.blinding``). The unblinded role
     needs the treatment assignment (in ADSL or a randomization file named in extract.toml);
     ``require_arm=False`` loads without it (used by ``validate``). When extract.toml names a
     previous extract (and ``with_previous``), its domain tables are loaded in the same role as
-    ``prev_<domain>`` for the "changes since the previous extract" view. Raises
-    :class:`ExtractError` when the extract cannot be used at all.
+    ``prev_<domain>`` for the "changes since the previous extract" view (a blinded previous
+    extract is loaded with this one's kept columns and text terms, ``_inherit``). Raises
+    :class:`ExtractError` when the extract cannot be used at all, and in the blinded role when
+    a kept column predicts the arm (rule R4 of ``dashboard.blinding``).
     """
     role = Role.parse(role)
     extract = Path(extract)
@@ -153,10 +175,14 @@ def load_extract(extract: Path | str, role: Role | str = Role.BLINDED, db_path: 
     try:
         manifest = read_manifest(folder)
         files, ignored = discover_files(folder)
-        ctx = _Context(folder, role, manifest, con, chunk_rows)
+        ctx = _Context(folder, role, manifest, con, chunk_rows, inherit=_inherit)
         if ignored:
             ctx.notes.append("Ignored files (not an ADaM domain): " + ", ".join(p.name for p in ignored))
         _prepare_arm(ctx, files["ADSL"][0], require_arm)
+        if role is Role.BLINDED:
+            ctx.terms = _inherit.terms if _inherit else TreatmentTerms.build(
+                () if ctx.arm_by_subject is None else pd.unique(ctx.arm_by_subject.dropna()),
+                ctx.arm_code_texts, manifest.blind_terms)
         for name, contract in CONTRACTS.items():
             if files[name]:
                 _load_domain(ctx, contract, files[name])
@@ -169,6 +195,9 @@ def load_extract(extract: Path | str, role: Role | str = Role.BLINDED, db_path: 
         ctx.findings += consistency_findings(con)
         if with_previous:
             _load_previous(ctx)
+        if role is Role.BLINDED:
+            _refuse_arm_predicting_columns(ctx)
+            _order_blinded_tables(ctx)
         study = _write_metadata(ctx, extract, files)
         create_population_objects(con)
         report = _report(ctx, extract, study)
@@ -199,11 +228,14 @@ def _prepare_arm(ctx: _Context, adsl: SourceFile, require_arm: bool) -> None:
         # Actual treatment first; a randomized subject never dosed has no actual arm, so the
         # next source (ACTARM, planned TRT01P, ARM) that has a value is used.
         sources = [c for c in ARM_SOURCE_COLUMNS if c in cols]
+        code_cols = [c for c in ("ARMCD", "ACTARMCD") if c in cols]
         parts = []
         for _, chunk in iter_chunks(adsl, ctx.manifest.encoding, ctx.chunk_rows):
             chunk = chunk.rename(columns=rename)
-            parts.append(chunk[["USUBJID", *sources]].astype("string"))
+            parts.append(chunk[["USUBJID", *sources, *code_cols]].astype("string"))
         frame = pd.concat(parts)
+        for c in code_cols:  # arm codes (PBO, UCMSC) are looked for in free text (rule R2)
+            ctx.arm_code_texts |= set(frame[c].dropna().str.strip())
         arm = pd.Series(pd.NA, index=frame.index, dtype="string")
         for c in sources:
             value = frame[c].str.strip()
@@ -284,8 +316,9 @@ def _load_domain(ctx: _Context, contract: DomainContract, files: list[SourceFile
     for src, rename in plans:
         read = accepted = 0
         quarantined_rows: set[int] = set()
+        rows = _blinded_rows(ctx, contract, src, rename) if ctx.role is Role.BLINDED else None
         for start, chunk in iter_chunks(src, enc, ctx.chunk_rows):
-            frame = _prepare_chunk(ctx, contract, src, rename, dropped, start, chunk)
+            frame = _prepare_chunk(ctx, contract, src, rename, dropped, start, chunk, rows)
             bad = _validate_chunk(ctx, contract, src, frame)
             read += len(frame)
             good = frame[~frame[SRC_ROW].isin(bad)]
@@ -328,42 +361,46 @@ def _check_columns(contract: DomainContract, src: SourceFile, raw_cols: list[str
             )
 
 
-def _blinding_plan(ctx: _Context, contract: DomainContract, plans) -> dict[str, str]:
-    """Columns to remove in the blinded role, with the rule that removes each."""
-    dropped: dict[str, str] = {}
-    for _src, rename in plans:
-        for col in rename.values():
-            rule = column_blinding_rule(contract.name, col, ctx.manifest.blind_columns)
-            if rule and col not in dropped:
-                dropped[col] = rule
-                ctx.blinding.append(BlindingDecision(contract.name, col, rule, _RULE_TEXT[rule]))
-    if ctx.arm_by_subject is not None:
-        tracker = SubjectLevelTracker()
-        skip = set(dropped) | {SRC_FILE, SRC_ROW}
-        for src, rename in plans:
-            for _, chunk in iter_chunks(src, ctx.manifest.encoding, ctx.chunk_rows):
-                chunk = chunk.rename(columns=rename).drop(columns=list(dropped), errors="ignore")
-                if "USUBJID" in chunk:
-                    chunk["USUBJID"] = chunk["USUBJID"].astype("string").str.strip()
-                tracker.update(chunk, skip)
-        for col, kappa in tracker.identifying_columns(ctx.arm_by_subject).items():
-            dropped[col] = "B4"
-            ctx.blinding.append(BlindingDecision(contract.name, col, "B4", f"identifies the arm (kappa {kappa:.2f})"))
+def _blinding_plan(ctx: _Context, contract: DomainContract, plans) -> set[str]:
+    """Columns the blinded role does not load (rule R1): every column not on the allow-list.
+
+    A previous extract keeps only what the current one kept (rule R5). Only the count is
+    recorded: naming a dropped column would tell the reader which column encodes the arm.
+    """
+    m = ctx.manifest
+    columns = list(dict.fromkeys(c for _src, rename in plans for c in rename.values()))
+    inherited = ctx.inherit.kept.get(contract.name) if ctx.inherit else None
+    dropped = {c for c in columns if not blinded_keeps(contract.name, c, m.blind_allow, m.blind_columns)
+               or (inherited is not None and c not in inherited)}
+    ctx.kept[contract.name] = {c for c in columns if c not in dropped}
+    ctx.dropped[contract.name] = dropped | (ctx.inherit.dropped.get(contract.name, set()) if ctx.inherit else set())
+    ctx.not_loaded[contract.name] = len(dropped)
     return dropped
 
 
-_RULE_TEXT = {
-    "B1": "treatment or randomization variable",
-    "B2": "dose or product variable",
-    "B3": "listed in extract.toml [blinding] columns",
-}
+def _blinded_rows(ctx: _Context, contract: DomainContract, src: SourceFile, rename: dict) -> np.ndarray:
+    """New 1-based row numbers of a file's records in subject/date order (rule R3)."""
+    wanted = ["USUBJID"] + [c for c in ("ASTDT", "ADT", "PARAMCD", "AVISITN", "AESEQ", "EXSEQ")
+                            if c in rename.values()]
+    parts = []
+    for _, chunk in iter_chunks(src, ctx.manifest.encoding, ctx.chunk_rows):
+        chunk = chunk.rename(columns=rename)[wanted]
+        keys = pd.DataFrame({"USUBJID": chunk["USUBJID"].astype("string").str.strip()})
+        for c in wanted[1:]:
+            keys[c] = parse_dates(chunk[c])[0] if c in ("ASTDT", "ADT") else (
+                pd.to_numeric(chunk[c], errors="coerce") if c in ("AVISITN", "AESEQ", "EXSEQ")
+                else chunk[c].astype("string"))
+        parts.append(keys)
+    return blinded_row_numbers(pd.concat(parts, ignore_index=True))
 
 
-def _prepare_chunk(ctx: _Context, contract: DomainContract, src: SourceFile, rename: dict, dropped: dict,
-                   start: int, chunk: pd.DataFrame) -> pd.DataFrame:
+def _prepare_chunk(ctx: _Context, contract: DomainContract, src: SourceFile, rename: dict, dropped: set,
+                   start: int, chunk: pd.DataFrame, rows: np.ndarray | None = None) -> pd.DataFrame:
     frame = chunk.rename(columns=rename)
     frame = frame.drop(columns=[c for c in frame.columns if c in dropped])
-    frame.insert(0, SRC_ROW, np.arange(start, start + len(frame), dtype="int64"))
+    numbers = np.arange(start, start + len(frame), dtype="int64")
+    # Blinded: the row a record has in subject/date order, not its place in the file (R3).
+    frame.insert(0, SRC_ROW, numbers if rows is None else rows[numbers - 1])
     frame.insert(0, SRC_FILE, src.name)
     for col in frame.columns:
         s = frame[col]
@@ -372,7 +409,11 @@ def _prepare_chunk(ctx: _Context, contract: DomainContract, src: SourceFile, ren
             if len(first) and isinstance(first.iloc[0], (dt.date, dt.datetime)):
                 continue  # date objects from a reader (XPT DATE formats): parsed below
             s = s.astype("string").str.strip()
-            frame[col] = s.mask(s == "").astype("str")
+            s = s.mask(s == "")
+            if ctx.terms is not None and col not in ("USUBJID", "STUDYID"):
+                s, n = ctx.terms.mask(s)  # R2: free text that names a treatment
+                ctx.masked[contract.name] = ctx.masked.get(contract.name, 0) + n
+            frame[col] = s.astype("str")
     if contract.name == "ADLB" or contract.name == "ADVS":
         if "AVALU" not in frame.columns and "PARAM" in frame.columns:
             frame["AVALU"] = frame["PARAM"].map(unit_from_param, na_action="ignore").astype("str")
@@ -524,8 +565,14 @@ def _implausible_labs(src: SourceFile, frame: pd.DataFrame) -> list[Finding]:
 
 def _stage(ctx: _Context, domain: str, frame: pd.DataFrame) -> None:
     name = f"_stage_{domain.lower()}_{len(ctx.staged[domain])}"
-    with db.frame_as(ctx.con, "_chunk", frame) as cur:
-        cur.execute(f'CREATE TABLE "{name}" AS SELECT * FROM _chunk')
+    # Blinded: staged in memory (TEMP) and in the renumbered order, so no freed block of the
+    # DuckDB file keeps the source file's row order (R3).
+    if ctx.role is Role.BLINDED:  # TEMP tables belong to one connection: not through a cursor
+        _chunk = frame  # noqa: F841 - read by DuckDB's replacement scan
+        ctx.con.execute(f'CREATE TEMP TABLE "{name}" AS SELECT * FROM _chunk ORDER BY {SRC_ROW}')
+    else:
+        with db.frame_as(ctx.con, "_chunk", frame) as cur:
+            cur.execute(f'CREATE TABLE "{name}" AS SELECT * FROM _chunk')
     ctx.staged[domain].append(name)
 
 
@@ -533,8 +580,8 @@ def _finalise_table(ctx: _Context, contract: DomainContract) -> None:
     """Stack the staged chunks into the domain table, with dates as DATE."""
     table = contract.name.lower()
     parts = " UNION ALL BY NAME ".join(f'SELECT * FROM "{n}"' for n in ctx.staged[contract.name])
-    ctx.con.execute(f"CREATE OR REPLACE VIEW _stacked AS {parts}")
-    cols = db.table_columns(ctx.con, "_stacked")
+    ctx.con.execute(f"CREATE OR REPLACE TEMP VIEW _stacked AS {parts}")
+    cols = [r[0] for r in ctx.con.execute("DESCRIBE _stacked").fetchall()]  # a TEMP view: this connection's own
     dates = [c for c in contract.columns_of_kind("date") if c in cols]
     replace = ", ".join(f'CAST("{c}" AS DATE) AS "{c}"' for c in dates)
     select = f"SELECT * REPLACE ({replace}) FROM _stacked" if replace else "SELECT * FROM _stacked"
@@ -546,7 +593,8 @@ def _finalise_table(ctx: _Context, contract: DomainContract) -> None:
     # a treatment variable must not exist there, even empty. (A B4 column such as SEX comes
     # back empty: its name reveals nothing.)
     absent = [c for c in contract.columns if c not in cols and not (
-        ctx.role is Role.BLINDED and column_blinding_rule(contract.name, c, ctx.manifest.blind_columns))]
+        ctx.role is Role.BLINDED and (column_blinding_rule(contract.name, c, ctx.manifest.blind_columns)
+                                      or c in ctx.dropped.get(contract.name, ())))]
     sql_type = {"date": "DATE", "number": "DOUBLE", "text": "VARCHAR"}
     for kind in ("date", "number", "text"):
         for c in contract.columns_of_kind(kind):
@@ -808,8 +856,10 @@ def _load_previous(ctx: _Context) -> None:
         ctx.notes.append(f"Previous extract {prev} (extract.toml) was not found: no comparison.")
         return
     try:
+        inherit = _Inherited(ctx.kept, ctx.dropped, ctx.terms) if ctx.role is Role.BLINDED else None
         pcon, preport = load_extract(prev, ctx.role, chunk_rows=ctx.chunk_rows, require_arm=False,
-                                     with_previous=False)
+                                     with_previous=False, _inherit=inherit)
+        ctx.prev_arms = inherit.arms if inherit else None
     except ExtractError as exc:
         ctx.notes.append(f"Previous extract cannot be compared: {exc}")
         return
@@ -824,6 +874,56 @@ def _load_previous(ctx: _Context) -> None:
     finally:
         pcon.close()
     ctx.notes.append(f"Previous extract loaded for comparison: {prev.name} (data cut {preport.study.get('data_cut')}).")
+
+
+# -- blinding after the load ----------------------------------------------------------------
+
+def _refuse_arm_predicting_columns(ctx: _Context) -> None:
+    """Rule R4: refuse the blinded load when a kept column still predicts the arm."""
+    if ctx.inherit is not None:  # a previous extract: its parent scores both cuts together
+        ctx.inherit.arms = ctx.arm_by_subject
+        return
+    arms = ctx.arm_by_subject
+    prev_arms = ctx.prev_arms
+    if prev_arms is not None:
+        arms = prev_arms if arms is None else pd.concat([arms, prev_arms[~prev_arms.index.isin(arms.index)]])
+    if arms is None:
+        return
+    domains = {name: [name.lower(), f"prev_{name.lower()}"] for name in CONTRACTS}
+    found = arm_predicting_columns(ctx.con, domains, arms, ctx.manifest.blind_reviewed)
+    if found:
+        raise ExtractError(
+            "blinded load refused: in this extract's source (current and previous extract together) these "
+            f"columns predict the treatment arm far beyond a clinical effect: {', '.join(found)}. The unblinded "
+            "statistician should review them and list each in extract.toml under [blinding] columns (not loaded) "
+            "or, once reviewed as a clinical effect, under [blinding] reviewed (loaded, not scored).")
+
+
+def _order_blinded_tables(ctx: _Context) -> None:
+    """Rule R3: every domain table (and its previous-extract twin) in subject/date order."""
+    for name in CONTRACTS:
+        for table in (name.lower(), f"prev_{name.lower()}"):
+            if not db.table_exists(ctx.con, table):
+                continue
+            cols = db.table_columns(ctx.con, table)
+            keys = ["USUBJID"] + [c for c in ("ASTDT", "ADT", "PARAMCD", "AVISITN", SRC_FILE, SRC_ROW) if c in cols]
+            order = ", ".join(f'"{c}" NULLS LAST' for c in keys)
+            ctx.con.execute(f'CREATE OR REPLACE TABLE "{table}" AS SELECT * FROM "{table}" ORDER BY {order}')
+
+
+def _blinding_summary(ctx: _Context) -> list[BlindingDecision]:
+    """What the blinded role did, per domain, in counts (no column is named: rule R1)."""
+    out = []
+    for name in CONTRACTS:
+        n = ctx.not_loaded.get(name, 0)
+        if n:
+            out.append(BlindingDecision(name, "(not named)", "R1",
+                                        f"{n} column{'s' if n != 1 else ''} not on the allow-list {'were' if n != 1 else 'was'} not loaded"))
+        m = ctx.masked.get(name, 0)
+        if m:
+            out.append(BlindingDecision(name, "(not named)", "R2",
+                                        f"{m} text value{'s' if m != 1 else ''} naming a treatment {'were' if m != 1 else 'was'} masked"))
+    return out
 
 
 # -- metadata -------------------------------------------------------------------------------
@@ -883,6 +983,7 @@ def _write_metadata(ctx: _Context, extract: Path, files: dict[str, list[SourceFi
     findings = _findings_frame(ctx)
     _write_frame(con, "findings", findings)
     con.execute("CREATE OR REPLACE VIEW quarantine AS SELECT * FROM findings WHERE action = 'quarantined'")
+    ctx.blinding = _blinding_summary(ctx)
     blind = pd.DataFrame([b.__dict__ for b in ctx.blinding], columns=["domain", "column", "rule", "detail"])
     _write_frame(con, "blinding_log", blind.astype("str") if len(blind) else blind)
     _write_frame(con, "domain_counts", pd.DataFrame(
@@ -935,6 +1036,9 @@ def _domain_counts(ctx: _Context) -> dict[str, DomainCount]:
 def _findings_frame(ctx: _Context) -> pd.DataFrame:
     frame = pd.DataFrame([f.as_dict() for f in ctx.findings], columns=FINDING_COLUMNS)
     frame["row"] = frame["row"].astype("Int64")
+    if ctx.role is Role.BLINDED:  # in file order the findings would replay a file sorted by arm (R3)
+        frame = frame.sort_values(["domain", "file", "usubjid", "row", "check"], na_position="last",
+                                  kind="stable").reset_index(drop=True)
     return frame.astype({c: "str" for c in FINDING_COLUMNS if c != "row"})
 
 

@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 
 from conftest import ADAE, ADLB, ADSL, PILOT
 from dashboard.blinding import column_blinding_rule
+from dashboard.extract import ExtractError
 from dashboard.load import load_extract
 
 PILOT_ARMS = ("Placebo", "Xanomeline")
@@ -105,29 +106,42 @@ def _adsl_12() -> pd.DataFrame:
     return frame.assign(STUDYID="TINY01", SAFFL="Y", TRT01P=frame["TRT01A"])
 
 
-def test_load_extract_b4_drops_arm_derived_column(tmp_path, make_extract):
-    folder = make_extract(tmp_path, adsl=_adsl_12())
-    con, report = load_extract(folder, "blinded")
+def test_load_extract_blinded_loads_allow_listed_columns_only(tmp_path, make_extract):
+    """GRPFL (the arm as a flag) and BLOODGRP (innocent) are on no allow-list: neither is read,
+    and the log counts them with the treatment columns without naming any."""
+    con, report = load_extract(make_extract(tmp_path, adsl=_adsl_12()), "blinded")
     columns = {r[0] for r in con.execute("DESCRIBE adsl").fetchall()}
-    assert "GRPFL" not in columns
-    assert "BLOODGRP" in columns
-    assert [(b.domain, b.column, b.rule) for b in report.blinding if b.rule == "B4"] == [("ADSL", "GRPFL", "B4")]
-    assert con.execute("SELECT domain, \"column\", rule FROM blinding_log WHERE rule = 'B4'").fetchall() == [
-        ("ADSL", "GRPFL", "B4")]
+    assert {"GRPFL", "BLOODGRP", "TRT01A", "TRT01P"} & columns == set()
+    assert {"AGE", "SEX", "TRTSDT", "SAFFL"} <= columns
+    assert [(b.domain, b.column, b.rule, b.detail) for b in report.blinding if b.domain == "ADSL"] == [
+        ("ADSL", "(not named)", "R1", "4 columns not on the allow-list were not loaded")]
+    assert con.execute("SELECT domain, \"column\", rule FROM blinding_log WHERE domain = 'ADSL'").fetchall() == [
+        ("ADSL", "(not named)", "R1")]
 
 
-def test_load_extract_b4_keeps_column_in_unblinded_role(tmp_path, make_extract):
+def test_load_extract_blinded_allowed_column_is_scored(tmp_path, make_extract):
+    """Allowing a column loads it; it is still scored (rule R4): GRPFL refuses the load, BLOODGRP loads."""
+    folder = make_extract(tmp_path, adsl=_adsl_12(), manifest='[blinding]\nallow = ["GRPFL", "ADSL.BLOODGRP"]\n')
+    with pytest.raises(ExtractError, match=r"columns predict the treatment arm .*: ADSL\.GRPFL\. ") as err:
+        load_extract(folder, "blinded")
+    assert "BLOODGRP" not in str(err.value)
+    folder = make_extract(tmp_path / "b", adsl=_adsl_12(), manifest='[blinding]\nallow = ["BLOODGRP"]\n')
+    con, _report = load_extract(folder, "blinded")
+    assert "BLOODGRP" in {r[0] for r in con.execute("DESCRIBE adsl").fetchall()}
+
+
+def test_load_extract_blinded_keeps_column_in_unblinded_role(tmp_path, make_extract):
     con, report = load_extract(make_extract(tmp_path, adsl=_adsl_12()), "unblinded")
     assert {"GRPFL", "BLOODGRP", "TRT01A"} <= {r[0] for r in con.execute("DESCRIBE adsl").fetchall()}
     assert report.blinding == []
 
 
 def test_load_extract_b3_drops_manifest_columns(tmp_path, make_extract):
+    """``[blinding] columns`` wins over ``allow``; the unblinded role loads the column."""
     adsl = ADSL.assign(STRATUM=["S1", "S2", "S1", "S2"])
-    folder = make_extract(tmp_path, adsl=adsl, manifest='[blinding]\ncolumns = ["stratum"]\n')
-    con, report = load_extract(folder, "blinded")
+    folder = make_extract(tmp_path, adsl=adsl, manifest='[blinding]\ncolumns = ["stratum"]\nallow = ["STRATUM"]\n')
+    con, _report = load_extract(folder, "blinded")
     assert "STRATUM" not in {r[0] for r in con.execute("DESCRIBE adsl").fetchall()}
-    assert [(b.domain, b.column, b.rule) for b in report.blinding if b.rule == "B3"] == [("ADSL", "STRATUM", "B3")]
     con, _report = load_extract(folder, "unblinded")
     assert "STRATUM" in {r[0] for r in con.execute("DESCRIBE adsl").fetchall()}
 

@@ -397,6 +397,9 @@ def test_generate_extract_blinded_has_no_treatment_columns_and_same_values(defau
     folder, _ = default_extract
     manifest = tomllib.loads((blinded_extract / "extract.toml").read_text())["study"]
     assert "arm_order" not in manifest
+    # no seed: with it the unblinded extract could be regenerated (blinding rule R6)
+    assert manifest["generator"] == "dashboard.generate --blinded (seed withheld) subjects=38"
+    assert "20200925" not in (blinded_extract / "extract.toml").read_text()
     for name in DOMAIN_FILES:
         blinded = read(blinded_extract, name)
         assert not TREATMENT_COLUMNS & set(blinded.columns), name

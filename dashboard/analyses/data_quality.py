@@ -57,7 +57,8 @@ def variable_derivations(con, spec: FilterSpec) -> pd.DataFrame:
 
 
 def blinding_decisions(con, spec: FilterSpec) -> pd.DataFrame:
-    """Columns removed by the blinded role and the rule that removed each (empty when unblinded)."""
+    """What the blinded role did per domain, counted without naming a column (empty when unblinded):
+    ``domain``, ``column`` ("(not named)"), ``rule`` (R1 not on the allow-list, R2 text masked), ``detail``."""
     return db.run(con, "SELECT * FROM blinding_log ORDER BY domain, rule, \"column\"")
 
 
@@ -78,5 +79,5 @@ def register(add) -> None:
                   "that exists but is empty counts as absent. 'not available': no source in this extract."))
     add(TableSpec("extract_provenance", "Extract provenance", "data_quality", extract_provenance, order=40))
     add(TableSpec("blinding_decisions", "Columns removed for blinding", "data_quality", blinding_decisions, order=50,
-                  definition="Rules B1-B4 of dashboard/blinding.py: treatment, dose/product, manifest-listed and "
-                  "arm-identifying columns never reach the blinded database."))
+                  definition="Rules R1-R2 of dashboard/blinding.py: only allow-listed columns reach the blinded "
+                  "database (the others are counted, not named); free text naming a treatment is masked."))
