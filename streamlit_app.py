@@ -36,7 +36,6 @@ from pages import _signin as signin  # noqa: E402 - after the page config, as St
 
 session = signin.gate()  # the sign-in page (and stop) until a user has signed in
 signin.sidebar(session)
-signin.demo_banner(session)
 role = session.data_role
 st.session_state["dsmb_role"] = role
 extract = cached.configured_extract()

@@ -64,9 +64,11 @@ def page_header(title: str, page_key: str) -> PageContext:
         # on its own (no sidebar filters, no theme). Go through the router, then come back here.
         st.session_state["dsmb_deep_link"] = f"pages/{page_key}.py"
         st.switch_page("streamlit_app.py")
+    signin.require()
     ctx = current()
     signin.page_viewed(page_key)
     study = ctx.study
+    signin.demo_banner()
     role_banner(ctx)
     st.title(title)
     cut = study.get("data_cut", "")

@@ -99,8 +99,9 @@ def gate() -> Session:
         _stop_with(f"The sign-in configuration cannot be used: {exc}")
     identity = _current_identity(config, audit_path)
     if identity is None:
-        st.navigation([st.Page(lambda: _sign_in_page(config, audit_path), title="Sign in",
-                               icon=":material/login:", url_path="signin")], position="hidden").run()
+        st.session_state["dsmb_signin_config"] = (config, audit_path)
+        st.navigation([st.Page(_sign_in_page, title="Sign in", icon=":material/login:")],
+                      position="hidden").run()
         st.stop()
     st.session_state[LAST_ACTIVITY] = time.time()
     data_roles = identity.data_roles
@@ -117,6 +118,19 @@ def gate() -> Session:
         st.session_state.pop("dsmb_last_page", None)
     st.session_state["dsmb_session"] = session
     return session
+
+
+def require() -> None:
+    """Pages call this (through the layout helper): a session whose sign-in ended goes back to the
+    router, which shows the sign-in page. Defense in depth: the router has already checked."""
+    if not sign_in_configured():
+        return
+    try:
+        config = auth.load_config()
+    except auth.AuthConfigError:
+        st.stop()
+    if audit.configured_path() is None or _current_identity(config, audit.configured_path()) is None:
+        st.switch_page("streamlit_app.py")
 
 
 def _current_identity(config: auth.AuthConfig, audit_path: Path) -> auth.Identity | None:
@@ -149,7 +163,8 @@ def _start(identity: auth.Identity, audit_path: Path, **detail) -> None:
                  method=identity.method, **detail)
 
 
-def _sign_in_page(config: auth.AuthConfig, audit_path: Path) -> None:
+def _sign_in_page() -> None:
+    config, audit_path = st.session_state["dsmb_signin_config"]
     st.title("Sign in")
     st.write("DSMB safety review. Sign in to continue; every sign-in, page view and download is recorded.")
     notice = st.session_state.pop(NOTICE, None)
@@ -219,13 +234,13 @@ def sidebar(session: Session) -> None:
             st.caption("Local demo mode, no sign-in.")
             return
         st.caption(f"Signed in: **{session.identity.user}** · {session.role_label}")
-        if st.button("Sign out", key="dsmb_sign_out", icon=":material/logout:"):
-            sign_out()
-            st.rerun()
+        st.button("Sign out", key="dsmb_sign_out", icon=":material/logout:", on_click=sign_out)
 
 
-def demo_banner(session: Session) -> None:
-    if session.demo:
+def demo_banner() -> None:
+    """On every page in local demo mode (called by the page header)."""
+    session: Session | None = st.session_state.get("dsmb_session")
+    if session is None or session.demo:
         st.markdown('<div class="dsmb-banner dsmb-demo">LOCAL DEMO MODE, NO SIGN-IN &middot; the role is set by '
                     "DSMB_ROLE; configure accounts or OpenID Connect before real use</div>", unsafe_allow_html=True)
 

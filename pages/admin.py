@@ -12,7 +12,9 @@ session = st.session_state.get("dsmb_session")
 if session is None or not (session.demo or session.identity.is_admin):
     st.error("This page is for administrators.")
     st.stop()
+signin.require()
 signin.page_viewed("admin")
+signin.demo_banner()
 st.title("Users & audit trail")
 
 st.subheader("Users")
