@@ -66,22 +66,44 @@ def _stop_with(message: str) -> None:
     st.stop()
 
 
-def record(event: str, session: Session | None = None, **detail) -> None:
-    """Append an audit event for this session (no-op in demo mode without ``DSMB_AUDIT``)."""
-    session = session or st.session_state.get("dsmb_session")
+AUDIT_FAILED = "dsmb_audit_failed"
+
+
+def _append(path: Path, event: str, user: str, role: str | None, fingerprint: str | None, **detail) -> bool:
+    """Append an audit event; on failure remember why (the next run stops: fail closed) and return False.
+
+    Callbacks (downloads, sign-out) cannot stop the script themselves, so the gate checks the flag."""
+    try:
+        audit.append(path, event, user, role, fingerprint, **detail)
+        return True
+    except (OSError, ValueError) as exc:
+        st.session_state[AUDIT_FAILED] = str(exc)
+        return False
+
+
+def _stop_if_audit_failed() -> None:
+    failure = st.session_state.get(AUDIT_FAILED)
+    if failure:
+        _stop_with(f"The audit trail cannot be written ({failure}). Nothing is shown until it can be: "
+                   "fix the audit log and restart the server.")
+
+
+def record(event: str, stop: bool = True, **detail) -> None:
+    """Append an audit event for this session (no-op in demo mode without ``DSMB_AUDIT``); when it
+    cannot be written, stop here (``stop``) or, in a callback, on the next run."""
+    session: Session | None = st.session_state.get("dsmb_session")
     path = session.audit_path if session else audit.configured_path()
     if path is None:
         return
-    user = session.identity.user if session else detail.pop("user", "")
-    role = session.role_label if session else None
-    try:
-        audit.append(path, event, user, role, st.session_state.get("dsmb_fingerprint"), **detail)
-    except (OSError, ValueError) as exc:
-        _stop_with(f"The audit trail cannot be written ({exc}). Nothing is shown until it can be.")
+    written = _append(path, event, session.identity.user if session else "",
+                      session.role_label if session else None, st.session_state.get("dsmb_fingerprint"), **detail)
+    if not written and stop:
+        _stop_if_audit_failed()
 
 
 def gate() -> Session:
     """The signed-in session, or the sign-in page (and stop). Called first by the router."""
+    _stop_if_audit_failed()
     audit_path = audit.configured_path()
     if not sign_in_configured():
         session = Session(auth.Identity(auth.DEMO_USER, (), "demo"), None, cached.configured_role(), audit_path, True)
@@ -157,10 +179,11 @@ def _current_identity(config: auth.AuthConfig, audit_path: Path) -> auth.Identit
 
 
 def _start(identity: auth.Identity, audit_path: Path, **detail) -> None:
+    if not _append(audit_path, "sign_in", identity.user, ",".join(identity.roles) or "(no role)", None,
+                   method=identity.method, **detail):
+        _stop_if_audit_failed()  # nobody signs in unrecorded
     st.session_state[IDENTITY] = identity
     st.session_state[LAST_ACTIVITY] = time.time()
-    audit.append(audit_path, "sign_in", identity.user, ",".join(identity.roles) or "(no role)", None,
-                 method=identity.method, **detail)
 
 
 def _sign_in_page() -> None:
@@ -190,7 +213,7 @@ def _local_sign_in(path: Path, name: str, password: str, config: auth.AuthConfig
     lockout = cached.lockout(config.max_failures, config.lockout_s)
     until = lockout.locked_until(name)
     if until is not None:
-        audit.append(audit_path, "sign_in_failed", name, None, None, method="local", reason="locked")
+        _append(audit_path, "sign_in_failed", name, None, None, method="local", reason="locked")
         st.error(f"Too many failed sign-ins for this user name: try again after "
                  f"{time.strftime('%H:%M', time.gmtime(until))} UTC.")
         return
@@ -200,10 +223,10 @@ def _local_sign_in(path: Path, name: str, password: str, config: auth.AuthConfig
         st.error(f"Sign-in is not possible: {exc}")
         return
     if identity is None:
-        audit.append(audit_path, "sign_in_failed", name, None, None, method="local", reason=reason)
+        _append(audit_path, "sign_in_failed", name, None, None, method="local", reason=reason)
         if lockout.failure(name):
-            audit.append(audit_path, "lockout", name, None, None, failures=config.max_failures,
-                         minutes=round(config.lockout_s / 60, 2))
+            _append(audit_path, "lockout", name, None, None, failures=config.max_failures,
+                    minutes=round(config.lockout_s / 60, 2))
         st.error("Sign-in failed: unknown user name or wrong password.")
         return
     lockout.success(name)
@@ -217,8 +240,8 @@ def sign_out(notice: str = "Signed out.", reason: str = "signed out") -> None:
     session: Session | None = st.session_state.get("dsmb_session")
     path = audit.configured_path()
     if identity is not None and path is not None:
-        audit.append(path, "sign_out", identity.user, session.role_label if session else None,
-                     st.session_state.get("dsmb_fingerprint"), reason=reason)
+        _append(path, "sign_out", identity.user, session.role_label if session else None,
+                st.session_state.get("dsmb_fingerprint"), reason=reason)
     for key in (IDENTITY, LAST_ACTIVITY, "dsmb_session", "dsmb_last_page", "dsmb_spec_logged", "dsmb_fingerprint",
                 "dsmb_role", "dsmb_spec"):
         st.session_state.pop(key, None)
@@ -267,7 +290,7 @@ def filters_changed(spec) -> None:
 
 def downloaded(table: str, fmt: str) -> None:
     """Callback of every download button: the table and the format."""
-    record("download", table=table, format=fmt)
+    record("download", stop=False, table=table, format=fmt)
 
 
 def sees_source_refs() -> bool:

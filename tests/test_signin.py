@@ -199,6 +199,14 @@ def test_misconfiguration_is_one_clear_message(signed_in_env, monkeypatch, env, 
     assert not at.title and not at.text_input
 
 
+def test_unwritable_audit_log_fails_closed(signed_in_env, monkeypatch, tmp_path):
+    monkeypatch.setenv("DSMB_AUDIT", str(tmp_path))  # a folder: cannot be appended to
+    at = _sign_in(AppTest.from_file(APP, default_timeout=60).run(), "olive")
+    assert not at.exception
+    assert "The audit trail cannot be written" in at.error[0].value and "is a directory" in at.error[0].value.lower()
+    assert [t.value for t in at.title] == ["Sign in"] and not at.dataframe and "Overview" not in _text(at)
+
+
 def test_demo_mode_says_so_on_every_page(monkeypatch):
     monkeypatch.delenv("DSMB_ACCOUNTS", raising=False)
     monkeypatch.setenv("DSMB_ROLE", "blinded")
