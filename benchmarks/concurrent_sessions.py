@@ -43,6 +43,7 @@ class SessionResult:
     user: str
     role: str
     page_times: list[float] = field(default_factory=list)
+    sign_in_time: float | None = None
     downloads: int = 0
     errors: list[str] = field(default_factory=list)
     arm_seen: list[str] = field(default_factory=list)
@@ -81,6 +82,7 @@ async def _session(browser, url: str, user: str, role: str, seconds: float, time
 
     page.on("websocket", lambda ws: ws.on("framereceived", frame))
     try:
+        opened = time.monotonic()
         for attempt in range(3):  # a loaded machine can refuse a connection once
             try:
                 await page.goto(url, wait_until="domcontentloaded")
@@ -94,6 +96,7 @@ async def _session(browser, url: str, user: str, role: str, seconds: float, time
         await page.get_by_role("textbox", name="Password").fill(PASSWORD)
         await page.get_by_role("button", name="Sign in").click()
         await _settled(page, "Overview", timeout_ms)
+        result.sign_in_time = time.monotonic() - opened
         deadline = time.monotonic() + seconds  # browsing time, after sign-in
         links = page.locator('[data-testid="stSidebarNav"] a')
         titles = [t.strip() for t in await links.all_inner_texts()]
@@ -103,7 +106,7 @@ async def _session(browser, url: str, user: str, role: str, seconds: float, time
             result.errors.append(f"{user}: no pages in the sidebar")
         rounds = 0
         while rounds == 0 or time.monotonic() < deadline:  # at least one full round, then until time is up
-            await _download(page, user, result, timeout_ms)
+            downloaded = False
             for title in titles:
                 if rounds and time.monotonic() >= deadline:
                     break
@@ -120,6 +123,8 @@ async def _session(browser, url: str, user: str, role: str, seconds: float, time
                 if blinded:
                     body = await page.inner_text("body")
                     result.arm_seen.extend(f"{title} page text has {a!r}" for a in ARMS if a in body)
+                if not downloaded:
+                    downloaded = await _download(page, user, result, timeout_ms)
             rounds += 1
     except Exception as exc:  # noqa: BLE001
         result.errors.append(f"{user} sign-in: {type(exc).__name__}: {str(exc).splitlines()[0][:160]}")
@@ -128,11 +133,11 @@ async def _session(browser, url: str, user: str, role: str, seconds: float, time
     return result
 
 
-async def _download(page, user: str, result: SessionResult, timeout_ms: float) -> None:
-    """Download the first table of the current page (its CSV button)."""
+async def _download(page, user: str, result: SessionResult, timeout_ms: float) -> bool:
+    """Download the first table of the current page (its CSV button); False when it has none."""
     buttons = page.locator('[data-testid="stDownloadButton"] button')
     if not await buttons.count():
-        return
+        return False
     try:
         async with page.expect_download(timeout=timeout_ms) as info:
             await buttons.first.click()
@@ -142,15 +147,21 @@ async def _download(page, user: str, result: SessionResult, timeout_ms: float) -
         result.downloads += 1
     except Exception as exc:  # noqa: BLE001
         result.errors.append(f"{user} download: {type(exc).__name__}: {str(exc).splitlines()[0][:160]}")
+    return True
 
 
 async def _run_all(url: str, users: list[tuple[str, str]], seconds: float, timeout_ms: float,
-                   only: tuple[str, ...]) -> list[SessionResult]:
+                   only: tuple[str, ...], warm_up: list[tuple[str, str]]) -> list[SessionResult]:
     from playwright.async_api import async_playwright
 
     async with async_playwright() as p:
         browser = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
+            if warm_up:  # one session over every page first: the timed sessions meet warm caches
+                started = time.monotonic()
+                warm = await asyncio.gather(*[_session(browser, url, u, r, 0, timeout_ms, only) for u, r in warm_up])
+                print(f"warm-up sessions {', '.join(r for _, r in warm_up)} (cold caches): "
+                      f"{time.monotonic() - started:.1f} s, errors {sum(len(w.errors) for w in warm)}", flush=True)
             return await asyncio.gather(*[_session(browser, url, u, r, seconds, timeout_ms, only, 0.5 * i)
                                           for i, (u, r) in enumerate(users)])
         finally:
@@ -166,6 +177,8 @@ class Summary:
     errors: list[str]
     p50: float
     p95: float
+    sign_in_p50: float
+    sign_in_max: float
     blinded_sessions: int
     arm_leaks: list[str]
     audit: audit.Verification
@@ -178,6 +191,7 @@ class Summary:
             f"errors: {len(self.errors)}",
             *[f"  {e}" for e in self.errors[:20]],
             f"page time p50: {self.p50:.2f} s, p95: {self.p95:.2f} s",
+            f"open + sign in + first page: p50 {self.sign_in_p50:.1f} s, max {self.sign_in_max:.1f} s",
             f"blinded sessions that received an arm label: {len({x.split()[0] for x in self.arm_leaks})}",
             *[f"  {x}" for x in self.arm_leaks[:10]],
             f"audit: exit {self.audit.code}: {self.audit.message}; download events {self.audit_downloads}",
@@ -185,25 +199,31 @@ class Summary:
 
 
 def run(sessions: int = 20, seconds: float = 60, workdir: Path | None = None, timeout_s: float = 90,
-        pages: tuple[str, ...] = (), roles: tuple[str, ...] = ROLE_CYCLE) -> Summary:
+        pages: tuple[str, ...] = (), roles: tuple[str, ...] = ROLE_CYCLE, warm: bool = True) -> Summary:
     """Start a server with ``sessions`` local accounts, run the sessions, return the summary.
 
     ``pages`` limits the sidebar pages browsed (by title; all when empty); ``roles`` are cycled
-    over the sessions."""
+    over the sessions. With ``warm`` two extra sessions (one per loader role) browse every page
+    first, not counted in the figures (their downloads are in the audit count), so the figures are
+    for warm caches: the first sign-in after a start loads the extract once per role."""
     workdir = Path(workdir or tempfile.mkdtemp(prefix="dsmb-sessions-"))
     path, log = workdir / "accounts.json", workdir / "audit.jsonl"
     users = [(f"user{i:02d}", roles[i % len(roles)]) for i in range(sessions)]
-    for name, role in users:
+    warm_up = [("warmup1", "dsmb_unblinded"), ("warmup2", "dsmb_open")] if warm else []
+    for name, role in users + warm_up:
         accounts.add_user(path, name, [role], PASSWORD)
     env = {"DSMB_EXTRACT": str(SAMPLE), "DSMB_ACCOUNTS": str(path), "DSMB_AUDIT": str(log), "DSMB_ROLE": None,
            "DSMB_AUTH_CONFIG": None}
     with serve(env, workdir / "streamlit.log") as url:
-        results = asyncio.run(_run_all(url, users, seconds, timeout_s * 1000, tuple(pages)))
+        results = asyncio.run(_run_all(url, users, seconds, timeout_s * 1000, tuple(pages),
+                                       warm_up))
     times = [t for r in results for t in r.page_times]
+    sign_ins = [r.sign_in_time for r in results if r.sign_in_time is not None]
     entries = audit.read_entries(log)
     return Summary(
         sessions=sessions, seconds=seconds, page_views=len(times), downloads=sum(r.downloads for r in results),
         errors=[e for r in results for e in r.errors], p50=_percentile(times, 0.5), p95=_percentile(times, 0.95),
+        sign_in_p50=_percentile(sign_ins, 0.5), sign_in_max=max(sign_ins, default=float("nan")),
         blinded_sessions=sum(r.role in BLINDED_ROLES for r in results),
         arm_leaks=[f"{r.user} {x}" for r in results for x in r.arm_seen],
         audit=audit.verify(log), audit_downloads=sum(e["event"] == "download" for e in entries))
@@ -214,8 +234,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sessions", type=int, default=20)
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--workdir", type=Path, default=None, help="keep accounts, audit log and server log here")
+    parser.add_argument("--cold", action="store_true", help="no warm-up session: time a cold start too")
+    parser.add_argument("--timeout", type=float, default=180, help="seconds one step may take before it is an error")
     args = parser.parse_args(argv)
-    summary = run(args.sessions, args.seconds, args.workdir)
+    summary = run(args.sessions, args.seconds, args.workdir, args.timeout, warm=not args.cold)
     print("\n".join(summary.lines()))
     return 0 if not summary.errors and not summary.arm_leaks and summary.audit.intact else 1
 

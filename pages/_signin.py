@@ -106,7 +106,11 @@ def gate() -> Session:
     _stop_if_audit_failed()
     audit_path = audit.configured_path()
     if not sign_in_configured():
-        session = Session(auth.Identity(auth.DEMO_USER, (), "demo"), None, cached.configured_role(), audit_path, True)
+        try:
+            role = cached.configured_role()
+        except ValueError as exc:
+            _stop_with(f"DSMB_ROLE cannot be used: {exc}")
+        session = Session(auth.Identity(auth.DEMO_USER, (), "demo"), None, role, audit_path, True)
         st.session_state["dsmb_session"] = session
         return session
     if os.environ.get("DSMB_ROLE"):

@@ -24,7 +24,7 @@ def test_three_concurrent_sessions_mixed_roles(tmp_path):
         pytest.skip("Debian chromium is not installed: apt-get install chromium")
     summary = concurrent_sessions.run(sessions=3, seconds=0, workdir=tmp_path, timeout_s=120,
                                       pages=("Overview", "Adverse events", "Data quality"),
-                                      roles=("dsmb_open", "dsmb_unblinded", "investigator"))
+                                      roles=("dsmb_open", "dsmb_unblinded", "investigator"), warm=False)
     report = "\n".join(summary.lines()) + "\n--- server log ---\n" + (tmp_path / "streamlit.log").read_text()[-2000:]
     assert summary.errors == [], report
     assert summary.arm_leaks == [], report

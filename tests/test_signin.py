@@ -13,6 +13,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from dashboard import accounts, audit, cached
+from test_pages import _rendered_text as _text  # every rendered string, dataframes and options included
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "streamlit_app.py")
@@ -42,19 +43,6 @@ def signed_in_env(monkeypatch, tmp_path, accounts_file) -> Path:
     monkeypatch.setenv("DSMB_AUDIT", str(log))
     cached.lockout.clear()
     return log
-
-
-def _text(at: AppTest) -> str:
-    parts = []
-    for kind in ("markdown", "caption", "title", "header", "subheader", "info", "metric", "text", "error", "warning",
-                 "success"):
-        for el in getattr(at, kind, []):
-            parts.append(str(getattr(el, "value", "")) + str(getattr(el, "label", "")))
-    for df in at.dataframe:
-        parts.append(df.value.to_csv())
-    for sel in list(at.selectbox) + list(at.multiselect):
-        parts.append(" ".join(map(str, sel.options)))
-    return "\n".join(parts)
 
 
 def _sign_in(at: AppTest, user: str, password: str = PASSWORD) -> AppTest:

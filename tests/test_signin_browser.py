@@ -136,6 +136,24 @@ def _oidc_sign_in(page, issuer: str, login: str) -> None:
     page.get_by_role("button", name="Continue").click()  # the provider's consent page
 
 
+def _oidc_session(browser, url: str, issuer: str, login: str, viewport: tuple[int, int]):
+    """A fresh browser context: the sign-in page (screenshot; nothing of the trial received), the
+    provider's login, then the Adverse events page. Returns ``(context, page, seen)``."""
+    width, height = viewport
+    context = browser.new_context(viewport={"width": width, "height": height})
+    page = context.new_page()
+    seen = _watch(page)
+    page.goto(url)
+    _settle(page, "Sign in")
+    page.screenshot(path=str(ARTIFACTS / f"signin_oidc_{width}x{height}.png"))
+    _assert_no_trial_data(seen + [page.inner_text("body")], "before sign-in")
+    _oidc_sign_in(page, issuer, login)
+    _settle(page, "Overview")
+    page.get_by_role("link", name="Adverse events").click()
+    _settle(page, "Adverse events")
+    return context, page, seen
+
+
 def test_openid_connect_role_claim_decides_the_view(tmp_path, browser):
     config = tmp_path / "auth.toml"
     config.write_text('[oidc]\nrole_claim = "groups"\n[oidc.role_map]\n"closed-board" = "dsmb_unblinded"\n'
@@ -155,17 +173,7 @@ def test_openid_connect_role_claim_decides_the_view(tmp_path, browser):
         env = _signed_in_env(tmp_path, DSMB_AUTH_CONFIG=str(config))
         with serve(env, ARTIFACTS / "streamlit-oidc.log", port=port, secrets=secrets) as url:
             # The blinded open-session member.
-            context = browser.new_context(viewport={"width": 1920, "height": 1080})
-            page = context.new_page()
-            seen = _watch(page)
-            page.goto(url)
-            _settle(page, "Sign in")
-            page.screenshot(path=str(ARTIFACTS / "signin_oidc_1920x1080.png"))
-            _assert_no_trial_data(seen + [page.inner_text("body")], "before sign-in")
-            _oidc_sign_in(page, issuer, "olive")
-            _settle(page, "Overview")
-            page.get_by_role("link", name="Adverse events").click()
-            _settle(page, "Adverse events")
+            context, page, seen = _oidc_session(browser, url, issuer, "olive", (1920, 1080))
             body = page.inner_text("body")
             assert "BLINDED" in body and "UNBLINDED" not in body
             # Tables are drawn on a canvas, so the websocket frames (Arrow data) are checked too.
@@ -173,16 +181,7 @@ def test_openid_connect_role_claim_decides_the_view(tmp_path, browser):
                 assert not any(arm in text for text in seen + [body]), f"{arm!r} reached a blinded OIDC user"
             context.close()
             # The closed-session member: arms visible; a download is recorded with its table name.
-            context = browser.new_context(viewport={"width": 1280, "height": 800})
-            page = context.new_page()
-            seen = _watch(page)
-            page.goto(url)
-            _settle(page, "Sign in")
-            page.screenshot(path=str(ARTIFACTS / "signin_oidc_1280x800.png"))
-            _oidc_sign_in(page, issuer, "carol")
-            _settle(page, "Overview")
-            page.get_by_role("link", name="Adverse events").click()
-            _settle(page, "Adverse events")
+            context, page, seen = _oidc_session(browser, url, issuer, "carol", (1280, 800))
             body = page.inner_text("body")
             assert "UNBLINDED" in body and all(any(arm in text for text in seen) for arm in ARMS)
             with page.expect_download(timeout=30000) as download:
