@@ -3,7 +3,7 @@
 Pure logic (no streamlit): the sign-in gate in ``pages/_signin.py`` calls it, and the tests
 drive it with an injected clock.
 
-Product roles (README "Deployment"):
+Product roles (docs/definitions.md "Access roles"; deployment in the README):
 
 - ``dsmb_unblinded``: the closed session of the board; data by arm.
 - ``dsmb_open`` and ``investigator``: blinded; the connection holds no treatment data at all.
