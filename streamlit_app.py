@@ -1,8 +1,10 @@
 """Entry point: the router (``st.navigation``), the role, and the shared sidebar filter panel.
 
 Run: ``streamlit run streamlit_app.py``. Configuration: ``DSMB_EXTRACT`` (extract folder or
-zip; default the bundled synthetic trial) and ``DSMB_ROLE`` (``blinded`` default, or
-``unblinded``). The role is fixed by the deployment: a blinded server has no way to switch.
+zip; default the bundled synthetic trial). Sign-in (``pages/_signin.py``) comes first: with
+OpenID Connect (``.streamlit/secrets.toml`` ``[auth]``) or local accounts (``DSMB_ACCOUNTS``)
+the role is the signed-in user's, and ``DSMB_AUDIT`` records every event. Without either the app
+runs in local demo mode: ``DSMB_ROLE`` (``blinded`` default, or ``unblinded``) fixes the role.
 """
 
 from __future__ import annotations
@@ -25,13 +27,33 @@ html, body, [class*="css"] { font-size: 18px; }
                border-radius: 0.3rem; margin-bottom: 0.4rem; }
 .dsmb-blinded { background: #0072B2; color: white; }
 .dsmb-unblinded { background: #B00020; color: white; }
+.dsmb-demo { background: #FFE08A; color: #111; font-size: 1.0rem; }
 .dsmb-header { font-size: 1.05rem; color: #333; margin-bottom: 0.6rem; }
 [data-testid="stDataFrame"] { font-size: 1.0rem; }
 </style>""", unsafe_allow_html=True)
 
-role = cached.configured_role()
+from pages import _signin as signin  # noqa: E402 - after the page config, as Streamlit requires
+
+session = signin.gate()  # the sign-in page (and stop) until a user has signed in
+signin.sidebar(session)
+role = session.data_role
 st.session_state["dsmb_role"] = role
 extract = cached.configured_extract()
+
+
+def _page(file: str, title: str, icon: str, **kw):
+    return st.Page(str(HERE / "pages" / file), title=title, icon=icon, **kw)
+
+
+ADMIN_PAGE = _page("admin.py", "Users & audit trail", ":material/admin_panel_settings:")
+if role is None:  # an admin-only account (or no role at all): no trial data is loaded
+    if session.identity.is_admin:
+        st.navigation({"Administration": [ADMIN_PAGE]}).run()
+    else:
+        st.navigation([st.Page(lambda: st.warning(
+            f"You are signed in as {session.identity.user}, but your account has no role in this product. "
+            "Ask an administrator for one."), title="No role")]).run()
+    st.stop()
 
 try:
     con, report = cached.loaded(extract, role)
@@ -62,10 +84,8 @@ with st.sidebar:
                       data_cut=cut if cut and study_cut and cut < study_cut else None)
     st.session_state["dsmb_spec"] = spec
     st.caption("Active: " + "; ".join(spec.describe()))
-
-
-def _page(file: str, title: str, icon: str, **kw):
-    return st.Page(str(HERE / "pages" / file), title=title, icon=icon, **kw)
+st.session_state["dsmb_fingerprint"] = report.fingerprint
+signin.filters_changed(spec)
 
 
 def _exists(file: str) -> bool:
@@ -82,6 +102,7 @@ sections = {
     "Renal": [_page("renal.py", "Renal function", ":material/water_drop:")] if _exists("renal.py") else [],
     "Labs": [_page("labs.py", "Lab shifts & liver", ":material/biotech:")] if _exists("labs.py") else [],
     "Data quality": [_page("data_quality.py", "Data quality", ":material/rule:")],
+    "Administration": [ADMIN_PAGE] if session.demo or session.identity.is_admin else [],
 }
 navigation = st.navigation({k: v for k, v in sections.items() if v})
 st.session_state["dsmb_router"] = True

@@ -14,6 +14,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import registry
+from dashboard.auth import Lockout
 from dashboard.blinding import Role
 from dashboard.filters import FilterSpec
 
@@ -63,3 +64,9 @@ def _table(_con, fingerprint: str, role: str, name: str, spec: FilterSpec) -> pd
 def table(con, fingerprint: str, role: Role, name: str, spec: FilterSpec) -> pd.DataFrame:
     """A registered table's tidy frame, cached per extract fingerprint, role and filter."""
     return _table(con, fingerprint, role.value, name, spec)
+
+
+@st.cache_resource(max_entries=4)
+def lockout(max_failures: int, lockout_s: float) -> Lockout:
+    """The failed sign-in counter shared by every session of this server."""
+    return Lockout(max_failures, lockout_s)

@@ -1,8 +1,10 @@
-"""Command line: ``python -m dashboard validate|load|export|generate|report``.
+"""Command line: ``python -m dashboard validate|load|export|generate|report|users|audit``.
 
 Exit codes (a public interface, scripted against by the board's statisticians):
 0 success / extract clean; 1 rows were quarantined (the load still completed);
 2 unusable input or bad arguments (one line on stderr, no traceback).
+``audit verify``: 0 the chain is intact, 1 an entry was edited, removed or reordered (the first
+bad line is named), 2 the file is unusable.
 """
 
 from __future__ import annotations
@@ -74,6 +76,28 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data-cut", type=_date, default=None, help="cut the data at this date (YYYY-MM-DD)")
     p.add_argument("--with-problems", action="store_true", help="plant data problems (listed in problems.json)")
     p.add_argument("--format", choices=["csv", "parquet"], default="csv")
+
+    from dashboard.auth import ROLES
+
+    users = sub.add_parser("users", help="local accounts (argon2id hashes) in DSMB_ACCOUNTS or --accounts")
+    usub = users.add_subparsers(dest="users_command", required=True, parser_class=_Parser)
+    accounts_help = "accounts file (default: the DSMB_ACCOUNTS environment variable)"
+    p = usub.add_parser("add", help="add a user (password from standard input, or prompted at a terminal)")
+    p.add_argument("name")
+    p.add_argument("--role", action="append", required=True, choices=list(ROLES),
+                   help="product role; repeat for several (e.g. --role admin --role dsmb_open)")
+    p.add_argument("--accounts", type=Path, help=accounts_help)
+    p = usub.add_parser("list", help="list users and their roles (never the hashes)")
+    p.add_argument("--accounts", type=Path, help=accounts_help)
+    p = usub.add_parser("disable", help="disable a user: they can no longer sign in")
+    p.add_argument("name")
+    p.add_argument("--accounts", type=Path, help=accounts_help)
+
+    audit = sub.add_parser("audit", help="the audit trail (DSMB_AUDIT or --audit)")
+    asub = audit.add_subparsers(dest="audit_command", required=True, parser_class=_Parser)
+    p = asub.add_parser("verify", help="check the hash chain: exit 0 intact, 1 broken (first bad line named), "
+                                       "2 unusable")
+    p.add_argument("--audit", type=Path, help="audit log (default: the DSMB_AUDIT environment variable)")
     return parser
 
 
@@ -172,6 +196,8 @@ def _export(args) -> int:
 
     written = export_tables(args.extract, args.role, args.out)
     print(f"wrote {len(written)} tables to {args.out}")
+    manifest = json.loads((args.out / "manifest.json").read_text(encoding="utf-8"))
+    _audit_cli("export", args, manifest.get("extract_fingerprint"), tables=len(written))
     return EXIT_OK
 
 
@@ -180,7 +206,81 @@ def _report(args) -> int:
 
     path = write_meeting_packet(args.extract, args.role, args.out)
     print(f"wrote meeting packet {path}")
+    _audit_cli("report_build", args, None)
     return EXIT_OK
 
 
-_COMMANDS = {"validate": _validate, "load": _load, "generate": _generate, "export": _export, "report": _report}
+def _audit_cli(event: str, args, fingerprint: str | None, **detail) -> None:
+    """Record an export or report build in ``DSMB_AUDIT`` when it is set (user: the OS account).
+
+    The packet command does not hand back the fingerprint (it is printed on the packet's cover),
+    so a report build is recorded with the extract path instead."""
+    from dashboard import audit
+
+    path = audit.configured_path()
+    if path is None:
+        return
+    import getpass
+
+    audit.append(path, event, f"os:{getpass.getuser()}", args.role, fingerprint,
+                 via="cli", extract=str(args.extract), out=str(args.out), **detail)
+
+
+def _accounts_path(args) -> Path:
+    from dashboard import accounts
+
+    path = args.accounts or accounts.configured_path()
+    if path is None:
+        raise ValueError("no accounts file: give --accounts FILE or set DSMB_ACCOUNTS.")
+    return path
+
+
+def _read_password() -> str:
+    if sys.stdin is not None and sys.stdin.isatty():
+        import getpass
+
+        first = getpass.getpass("Password: ")
+        if first != getpass.getpass("Password again: "):
+            raise ValueError("the two passwords differ; nothing was changed.")
+        return first
+    line = sys.stdin.readline() if sys.stdin is not None else ""
+    if not line:
+        raise ValueError("no password on standard input; pipe one line (or run at a terminal to be prompted).")
+    return line.rstrip("\r\n")
+
+
+def _users(args) -> int:
+    from dashboard import accounts
+
+    path = _accounts_path(args)
+    if args.users_command == "add":
+        accounts.check_name(args.name)
+        record = accounts.add_user(path, args.name, args.role, _read_password())
+        print(f"added {args.name} ({', '.join(record['roles'])}) to {path}")
+    elif args.users_command == "disable":
+        accounts.disable_user(path, args.name)
+        print(f"disabled {args.name} in {path}")
+    else:
+        rows = accounts.list_users(path)
+        print(f"{'user':24} {'roles':40} {'status':9} created")
+        for r in rows:
+            print(f"{r['user']:24} {r['roles']:40} {'disabled' if r['disabled'] else 'enabled':9} {r['created']}")
+        if not rows:
+            print(f"(no users in {path})")
+    return EXIT_OK
+
+
+def _audit(args) -> int:
+    from dashboard import audit
+
+    path = args.audit or audit.configured_path()
+    if path is None:
+        print("error: no audit log: give --audit FILE or set DSMB_AUDIT.", file=sys.stderr)
+        return audit.EXIT_UNUSABLE
+    result = audit.verify(path)
+    print(result.message, file=sys.stdout if result.intact else sys.stderr)
+    return result.code
+
+
+_COMMANDS = {"validate": _validate, "load": _load, "generate": _generate, "export": _export, "report": _report,
+             "users": _users, "audit": _audit}

@@ -12,10 +12,11 @@ from dataclasses import dataclass
 import pandas as pd
 import streamlit as st
 
-from dashboard import cached, registry
+from dashboard import auth, cached, registry
 from dashboard.blinding import Role
 from dashboard.filters import FilterSpec
 from dashboard.population import shown_vs_total
+from pages import _signin as signin
 
 
 @dataclass
@@ -37,7 +38,9 @@ class PageContext:
 
 def current() -> PageContext:
     """The loaded extract, role and active filter (set up by streamlit_app.py)."""
-    role = st.session_state.get("dsmb_role") or cached.configured_role()
+    role = st.session_state.get("dsmb_role")
+    if role is None:  # no signed-in data role in this session (the router sets it): show nothing
+        st.stop()
     con, report = cached.loaded(cached.configured_extract(), role)
     spec = st.session_state.get("dsmb_spec") or FilterSpec()
     return PageContext(con, report, spec.for_role(role), role, report.study)
@@ -61,8 +64,11 @@ def page_header(title: str, page_key: str) -> PageContext:
         # on its own (no sidebar filters, no theme). Go through the router, then come back here.
         st.session_state["dsmb_deep_link"] = f"pages/{page_key}.py"
         st.switch_page("streamlit_app.py")
+    signin.require()
     ctx = current()
+    signin.page_viewed(page_key)
     study = ctx.study
+    signin.demo_banner()
     role_banner(ctx)
     st.title(title)
     cut = study.get("data_cut", "")
@@ -105,6 +111,9 @@ def show_table(ctx: PageContext, name: str, spec: FilterSpec | None = None, char
     if not entry.allowed(ctx.role):
         return (None, None) if selectable else None
     st.subheader(entry.title)
+    if name in auth.SOURCE_REF_TABLES and not signin.sees_source_refs():
+        st.info("Source file and row references are shown to the data-manager role only.")
+        return (None, None) if selectable else None
     frame = get_table(ctx, name, spec)
     if frame is None:
         return (None, None) if selectable else None
@@ -138,10 +147,12 @@ def download_buttons(ctx: PageContext, name: str, shown: pd.DataFrame, key: str)
     stem = f"{ctx.study.get('study_id', 'study')}_{name}_{ctx.role.value}"
     with st.container(horizontal=True):
         st.download_button("CSV", shown.to_csv(index=False).encode("utf-8"), f"{stem}.csv", "text/csv",
-                           key=f"{key}_csv", icon=":material/download:", help="Download this table as CSV")
+                           key=f"{key}_csv", icon=":material/download:", help="Download this table as CSV",
+                           on_click=signin.downloaded, args=(name, "csv"))
         st.download_button("Excel", to_excel_bytes(shown, name), f"{stem}.xlsx",
                            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", key=f"{key}_xlsx",
-                           icon=":material/download:", help="Download this table as an Excel workbook")
+                           icon=":material/download:", help="Download this table as an Excel workbook",
+                           on_click=signin.downloaded, args=(name, "xlsx"))
 
 
 def to_excel_bytes(frame: pd.DataFrame, sheet: str) -> bytes:

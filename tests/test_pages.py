@@ -17,7 +17,8 @@ APP = str(ROOT / "streamlit_app.py")
 SAMPLE_UNBLINDED = ROOT / "sample_data" / "nct04562025_unblinded"
 SAMPLE_BLINDED = ROOT / "sample_data" / "nct04562025_blinded"
 PILOT = ROOT.parent / "shared" / "cdiscpilot01"
-PAGES = sorted(p.name for p in (ROOT / "pages").glob("[!_]*.py"))
+# Trial pages (the admin page shows no trial data and has its own tests in test_signin.py).
+PAGES = sorted(p.name for p in (ROOT / "pages").glob("[!_]*.py") if p.name != "admin.py")
 ARM_LABELS = {"sample": ["UC-MSC 1x10^6 cells/kg", "Placebo"], "pilot": ["Xanomeline", "Placebo"]}
 
 
