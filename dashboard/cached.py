@@ -63,3 +63,14 @@ def _table(_con, fingerprint: str, role: str, name: str, spec: FilterSpec) -> pd
 def table(con, fingerprint: str, role: Role, name: str, spec: FilterSpec) -> pd.DataFrame:
     """A registered table's tidy frame, cached per extract fingerprint, role and filter."""
     return _table(con, fingerprint, role.value, name, spec)
+
+
+@st.cache_data(max_entries=512, show_spinner=False)
+def _display(_con, fingerprint: str, role: str, name: str, spec: FilterSpec) -> pd.DataFrame:
+    return registry.display(name, _table(_con, fingerprint, role, name, spec))
+
+
+def display(con, fingerprint: str, role: Role, name: str, spec: FilterSpec) -> pd.DataFrame:
+    """A registered table's display frame (``registry.display``), cached like :func:`table`, so a
+    widget that changes only a chart reruns the page without reformatting any table."""
+    return _display(con, fingerprint, role.value, name, spec)

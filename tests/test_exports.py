@@ -14,6 +14,7 @@ from dashboard.blinding import POOLED_ARM
 from dashboard.export import export_tables, write_meeting_packet
 from dashboard.filters import TOTAL_ARM, FilterSpec
 from dashboard.load import load_extract
+from tests.page_checks import displayed_tables
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "streamlit_app.py")
@@ -97,7 +98,7 @@ def test_page_tables_equal_export_display(monkeypatch, role, page):
                 expected.append((entry.name, shown))
     finally:
         con.close()
-    on_page = [df.value for df in at.dataframe]
+    on_page = displayed_tables(at)
     assert len(on_page) == len(expected)
     for (name, want), got in zip(expected, on_page):
         pd.testing.assert_frame_equal(got.reset_index(drop=True), want.reset_index(drop=True), check_dtype=False,

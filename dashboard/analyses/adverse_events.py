@@ -902,7 +902,7 @@ def _rd_display(frame: pd.DataFrame) -> pd.DataFrame:
         "Relative risk (95% CI)": [_ci(*v, dp=2) + (" *" if c else "") for *v, c in
                                    zip(frame["rr"], frame["rr_lower"], frame["rr_upper"], frame["rr_corrected"])],
         "Method": frame["method"],
-    })
+    }).pipe(lambda shown: shown.drop(columns="Method") if shown["Method"].nunique() <= 1 else shown)
 
 
 def _eair_display(frame: pd.DataFrame) -> pd.DataFrame:
@@ -945,9 +945,13 @@ def _timeline_display(frame: pd.DataFrame) -> pd.DataFrame:
 # --------------------------------------------------------------------------------------------
 # registration
 # --------------------------------------------------------------------------------------------
-_COMMON = ("Treatment-emergent: TRTEMFL='Y' when ADAE has TRTEMFL, otherwise derived as ASTDT >= TRTSDT "
-           "(missing onset = treatment-emergent). Subjects counted once per row; N = subjects of the arm in the "
-           "analysis population (safety by default). AE filters on this page apply.")
+#: Said once at the top of the Adverse events page (``AE_COMMON_NOTE``); each table's definition
+#: starts with ``AE_COMMON`` (kept in the packet and exports), which the page does not repeat.
+AE_COMMON_NOTE = ("Subjects are counted once per row; N = subjects of the arm in the analysis population "
+                  "(safety by default). The AE filters apply to every table on this page.")
+AE_COMMON = ("Treatment-emergent: TRTEMFL='Y' when ADAE has TRTEMFL, otherwise derived as ASTDT >= TRTSDT "
+             "(missing onset = treatment-emergent). " + AE_COMMON_NOTE)
+_COMMON = AE_COMMON
 
 
 def register(add) -> None:

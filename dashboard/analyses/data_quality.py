@@ -48,6 +48,15 @@ def blinding_decisions(con, spec: FilterSpec) -> pd.DataFrame:
     return db.run(con, "SELECT * FROM blinding_log ORDER BY domain, rule, \"column\"")
 
 
+def _provenance_display(frame: pd.DataFrame) -> pd.DataFrame:
+    """The provenance table as read on screen: the file hash shortened to its first 16 hex digits
+    (enough to tell files apart; the export and the packet keep all 64)."""
+    shown = frame.copy()
+    if "sha256" in shown:
+        shown["sha256"] = shown["sha256"].map(lambda v: f"{v[:16]}…" if isinstance(v, str) and len(v) > 16 else v)
+    return shown
+
+
 def register(add) -> None:
     from dashboard.tables import TableSpec
 
@@ -57,9 +66,10 @@ def register(add) -> None:
     add(TableSpec("findings_by_check", "Findings by check", "data_quality", findings_by_check, order=20))
     add(TableSpec("validation_findings", "All findings (traced to file, row and subject)", "data_quality",
                   validation_findings, order=30,
-                  definition="quarantined: the row is not loaded; flagged: the row is loaded and needs review "
+                  definition="Quarantined: the row is not loaded; flagged: the row is loaded and needs review "
                   "(missing or out-of-window visits)."))
-    add(TableSpec("extract_provenance", "Extract provenance", "data_quality", extract_provenance, order=40))
+    add(TableSpec("extract_provenance", "Extract provenance", "data_quality", extract_provenance, order=40,
+                  display=_provenance_display))
     add(TableSpec("blinding_decisions", "Columns removed for blinding", "data_quality", blinding_decisions, order=50,
-                  definition="Rules B1-B4 of dashboard/blinding.py: treatment, dose/product, manifest-listed and "
-                  "arm-identifying columns never reach the blinded database."))
+                  definition="Blinding rules B1-B4: treatment, dose/product, manifest-listed and arm-identifying columns "
+                  "never reach the blinded database."))

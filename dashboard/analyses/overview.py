@@ -118,7 +118,8 @@ def register(add) -> None:
     from dashboard.tables import TableSpec
 
     add(TableSpec("key_numbers", "Key numbers", "overview", key_numbers, display=n_pct_table("label", "Subjects"), order=10,
-                  definition="From the registered tables subject_flow, ae_overview and kidney_events; "
-                  "% of the arm's randomized (flow) or safety (AE, renal) subjects."))
+                  definition="The same numbers as Enrollment & disposition, Adverse events and Renal function. Subject "
+                  "counts are % of the arm's randomized subjects; AE and renal rows show n/N (%) of the arm's safety "
+                  "population (N can differ from the header's randomized N)."))
     add(TableSpec("attention_items", "What needs attention", "overview", attention_items, order=20,
-                  definition="Pooled counts; open the named page for details."))
+                  definition="Open the named page for the subjects behind each count."))

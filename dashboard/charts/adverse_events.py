@@ -98,7 +98,7 @@ def ae_explorer_chart(frame: pd.DataFrame, sort: str = "total", max_terms: int =
         tooltip=[alt.Tooltip("pt:N", title="Preferred term"), alt.Tooltip("arm:N", title="Arm"),
                  alt.Tooltip("n:Q", title="n"), alt.Tooltip("N:Q", title="N"),
                  alt.Tooltip("pct:Q", format=".1f", title="%")],
-    ).properties(width=360, height=height, title="Incidence")
+    ).properties(width=EXPLORER_PANEL_PX, height=height, title="Incidence")
     tooltip = [alt.Tooltip("pt:N", title="Preferred term"), alt.Tooltip("arm:N", title="Arm"),
                alt.Tooltip("n:Q", title="n (arm)"), alt.Tooltip("N:Q", title="N (arm)"),
                alt.Tooltip("control_arm:N", title="Control"), alt.Tooltip("n_control:Q", title="n (control)"),
@@ -109,16 +109,20 @@ def ae_explorer_chart(frame: pd.DataFrame, sort: str = "total", max_terms: int =
     offset = alt.YOffset("arm:N", sort=active_arms) if len(active_arms) > 1 else alt.Undefined
     base = alt.Chart(rd).encode(y=y_forest, yOffset=offset, color=color)
     bars = base.mark_rule(strokeWidth=3).encode(x=alt.X("rd_lower:Q", title="Risk difference vs "
-                                                        + str(rd["control_arm"].iloc[0]) + " (% points, 95% CI)"),
+                                                        + str(rd["control_arm"].iloc[0]) + " (% points)"),
                                                 x2="rd_upper:Q", tooltip=tooltip)
     points = base.mark_point(filled=True, size=120, shape="diamond").encode(x="rd:Q", tooltip=tooltip)
     zero = alt.Chart(pd.DataFrame({"x": [0.0]})).mark_rule(strokeDash=[6, 4], color="#4D4D4D").encode(x="x:Q")
     forest = alt.layer(zero, bars, points).properties(
-        width=360, height=height, title="Risk difference (Miettinen-Nurminen 95% CI)")
+        width=EXPLORER_PANEL_PX, height=height, title=alt.TitleParams(["Risk difference", "(Miettinen-Nurminen 95% CI)"]))
     chart = alt.hconcat(dots, forest).resolve_scale(y="shared").properties(
         title=f"AE explorer ({_limit_note(len(top), len(order))}, sorted by "
               f"{'total incidence' if sort == 'total' else 'risk difference'})")
     return _configure(chart)
+
+
+#: Width of each AE-explorer panel: both panels and the term labels fit a 1280-px screen.
+EXPLORER_PANEL_PX = 250
 
 
 def _configure(chart):
