@@ -13,7 +13,7 @@ import streamlit as st
 
 from dashboard import cached, downloads, registry
 from dashboard.blinding import Role
-from dashboard.filters import FilterSpec
+from dashboard.filters import POPULATIONS, FilterSpec
 from dashboard.formatting import blank_missing, number_style
 from dashboard.labels import label_columns, table_title, without_source
 from dashboard.population import shown_vs_total
@@ -76,7 +76,9 @@ def page_header(title: str, page_key: str) -> PageContext:
     if ctx.spec.is_restricted:
         counts = shown_vs_total(ctx.con.cursor(), ctx.spec)
         shown = ", ".join(f"{a} {s} / {t}" for a, s, t in zip(counts["arm"], counts["shown"], counts["total"]))
-        st.info("Filters in use: " + "; ".join(ctx.spec.describe()) + f". Subjects shown / total: {shown}.")
+        population = POPULATIONS[ctx.spec.population].split(" (")[0].lower()
+        st.info("Filters in use: " + "; ".join(ctx.spec.describe()) + f". Subjects shown / total: {shown} "
+                f"({population} population).")
     return ctx
 
 
@@ -198,6 +200,20 @@ def show_chart(chart, key: str | None = None, on_select: bool = False):
         return st.altair_chart(chart, width="stretch", key=key, on_select="rerun", theme=None)
     st.altair_chart(chart, width="stretch", key=key, theme=None)
     return None
+
+
+def page_links(titles, label: str = "Open {title}") -> None:
+    """One link per page title (``dashboard.tables.PAGES`` values), in the order given."""
+    files = {title: key for key, title in registry.PAGES.items()}
+    with st.container(horizontal=True):
+        for title in dict.fromkeys(titles):
+            if title in files:
+                st.page_link(f"pages/{files[title]}.py", label=label.format(title=title), icon=":material/arrow_forward:")
+
+
+def table_page(name: str) -> str:
+    """The title of the page that shows registered table ``name``."""
+    return registry.PAGES[registry.TABLES[name].page]
 
 
 def open_subject(usubjid: str) -> None:

@@ -938,7 +938,7 @@ def _timeline_display(frame: pd.DataFrame) -> pd.DataFrame:
     return out.drop(columns=["ongoing"]).rename(columns={
         "usubjid": "Subject", "arm": "Arm", "soc": "System organ class", "pt": "Preferred term",
         "severity": "Severity", "serious": "Serious", "aesi": "AESI", "teae": "Treatment-emergent",
-        "start_day": "Start (days since first infusion)", "end_day": "End (days since first infusion)",
+        "start_day": "Start (days since first dose)", "end_day": "End (days since first dose)",
         "astdt": "Start", "aendt": "End"}).fillna("")
 
 
