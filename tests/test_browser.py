@@ -11,8 +11,9 @@ is resized, the page is not reloaded). A page fails on:
 - text wider than the viewport (runs off the right edge) or cut with an ellipsis in a metric tile;
 - in the blinded role, an arm label anywhere in the page text.
 
-Screenshots go to ``test-artifacts/screenshots/<dataset>_<role>_<page>_<width>.png`` (override
-the folder with ``DSMB_SHOTS_DIR``), the server logs beside them.
+Screenshots go to ``test-artifacts/screenshots/<dataset>_<role>_<page>_<width>.png`` (a tab
+with a problem adds ``_tab<k>``), the server logs beside them. ``DSMB_SHOTS_DIR=<folder>`` shoots
+every tab into that folder instead (for before/after comparisons).
 """
 
 from __future__ import annotations
@@ -29,6 +30,9 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = Path(os.environ.get("DSMB_SHOTS_DIR") or ROOT / "test-artifacts" / "screenshots")
+#: Every tab of every page is shot when DSMB_SHOTS_DIR is given (to look at); otherwise each page
+#: once per viewport, and a tab only when it shows a problem.
+ALL_SHOTS = bool(os.environ.get("DSMB_SHOTS_DIR"))
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
@@ -45,14 +49,25 @@ MAX_SHOT_PX = 16000
 pytestmark = pytest.mark.browser
 
 # True once the script is not running and no element is a skeleton for ten polls in a row.
-QUIET_JS = """() => {
+QUIET_JS = """(polls) => {
   const busy = document.querySelector(
     '[data-testid="stStatusWidget"], [data-testid="stSkeleton"], [data-testid="stAppSkeleton"]');
   window.__dsmbQuiet = busy ? 0 : (window.__dsmbQuiet || 0) + 1;
-  return window.__dsmbQuiet >= 10;
+  return window.__dsmbQuiet >= polls;
 }"""
 
-# Every st.dataframe on the page: its row count (glide's accessible grid) and its scroller's size.
+# The first tab group of the page (its own tabs, not those nested in a panel): (-1) how many
+# tabs it has, (i) click tab i.
+TABS_JS = """(i) => {
+  const group = document.querySelector('[data-testid="stMain"] [data-testid="stTabs"]');
+  if (!group) return 0;
+  const tabs = [...group.querySelectorAll('[data-testid="stTab"]')].filter(t => t.closest('[data-testid="stTabs"]') === group);
+  if (i < 0) return tabs.length;
+  tabs[i].click();
+  return tabs.length;
+}"""
+
+# Every st.dataframe on the page: its row count and its scroller's size.
 TABLES_JS = """() => [...document.querySelectorAll('[data-testid="stDataFrame"]')].map((el) => {
   // Streamlit draws rows of 2.1875rem (35 px at 16 px); the grid has no accessible row count,
   // so rows = content height / row height - the header row.
@@ -174,10 +189,10 @@ def _open(page, url: str) -> str | None:
     return None
 
 
-def _wait_quiet(page) -> None:
-    """Wait until the script has finished and nothing is a placeholder for one second."""
+def _wait_quiet(page, polls: int = 10) -> None:
+    """Wait until the script has finished and nothing is a placeholder for ``polls`` x 100 ms."""
     page.evaluate("() => { window.__dsmbQuiet = 0; }")
-    page.wait_for_function(QUIET_JS, polling=100, timeout=90000)
+    page.wait_for_function(QUIET_JS, arg=polls, polling=100, timeout=90000)
 
 
 def _choose_first_subject(page) -> str | None:
@@ -200,24 +215,24 @@ def check_page(page, label: str, width: int, height: int, blinded_labels: list[s
     then put back to ``width`` x ``height``.
     """
     problems = []
-    has_tabs = page.locator('[data-testid="stMain"] [data-testid="stTabs"]').count() > 0
-    tabs = page.locator('[data-testid="stMain"] [data-testid="stTabs"]').first.locator('[data-testid="stTab"]:visible')
-    count = tabs.count() if has_tabs else 0
+    count = page.evaluate(TABS_JS, -1)
     for i in range(max(count, 1)):
         page.set_viewport_size({"width": width, "height": height})
         if count:
-            tabs.nth(i).click()
+            page.evaluate(TABS_JS, i)
         page.wait_for_timeout(300)
         tall = page.evaluate("() => { const m = document.querySelector('[data-testid=\"stMain\"]');"
                              " return m ? m.scrollHeight : document.body.scrollHeight; }")
         page.set_viewport_size({"width": width, "height": max(height, min(int(tall), MAX_SHOT_PX))})
-        _wait_quiet(page)
-        problems += _page_problems(page, blinded_labels)
-        suffix = f"_tab{i + 1}" if i else ""
-        page.screenshot(path=str(ARTIFACTS / f"{prefix}_{label}_{width}{suffix}.png"))
+        _wait_quiet(page, polls=5 if i else 10)
+        found = _page_problems(page, blinded_labels)
+        problems += found
+        if i == 0 or found or ALL_SHOTS:  # every page is shot; a tab when it has a problem (or on request)
+            suffix = f"_tab{i + 1}" if i else ""
+            page.screenshot(path=str(ARTIFACTS / f"{prefix}_{label}_{width}{suffix}.png"))
     page.set_viewport_size({"width": width, "height": height})
     if count:
-        tabs.first.click()
+        page.evaluate(TABS_JS, 0)
     return list(dict.fromkeys(problems))
 
 

@@ -1007,7 +1007,7 @@ def register(add) -> None:
                   definition=_COMMON + " 1 - Kaplan-Meier over days since first dose; subjects without the event "
                   "censored at the end of observation (min(data cut, EOSDT / LSTALVDT / DTHDT / last date)). "
                   "AESI = infusion-related reaction by default."))
-    add(TableSpec("ae_timeline", "AE timeline relative to infusions", "adverse_events", ae_timeline,
+    add(TableSpec("ae_timeline", "AE timeline relative to study drug", "adverse_events", ae_timeline,
                   display=_timeline_display, charts=(ae_timeline_chart,), order=100,
                   definition="Subjects with at least one AE (after the AE filters): AE bars from onset to end "
                   "(ongoing AEs to the data cut), coloured by severity, SAEs marked; infusion days (ADEX, EXOCCUR "

@@ -188,8 +188,8 @@ def ae_timeline_chart(frame: pd.DataFrame) -> alt.Chart:
     if early:
         notes.append(f"{early} AE{'s' if early != 1 else ''} starting before day {TIMELINE_EARLIEST_DAY} drawn at "
                      "the left edge")
-    title = ("AE timeline (bars: AEs by severity; red triangle: SAE; black tick: study drug given"
-             + "".join(f"; {n}" for n in notes) + ")")
+    title = alt.TitleParams("AE timeline (bars: AEs by severity; red triangle: SAE; black tick: study drug given)",
+                            subtitle=notes or alt.Undefined, subtitleFontSize=FONT_SIZE)
     layer = alt.layer(bars, ticks, sae)
     if not by_arm:
         return projector(layer.properties(title=title), height=alt.Step(TIMELINE_ROW_PX))
