@@ -72,9 +72,11 @@ def n_pct_table(key: str, label: str):
         data = frame.assign(row_N=frame["N"], N=frame.groupby("arm")["N"].transform("max"))
 
         def cell(r) -> str:
+            if pd.isna(r["n"]):
+                return "not available"
             if pd.isna(r["pct"]):
                 return str(int(r["n"]))
-            if pd.notna(r["row_N"]) and int(r["row_N"]) != int(r["N"]):
+            if pd.notna(r["row_N"]) and pd.notna(r["N"]) and int(r["row_N"]) != int(r["N"]):
                 return f"{int(r['n'])}/{int(r['row_N'])} ({fmt_num(r['pct'])}%)"
             return fmt_n_pct(r["n"], r["pct"])
 
