@@ -67,8 +67,9 @@ def lab_shift_heatmap(frame: pd.DataFrame) -> alt.Chart:
     data["label"] = [f"{n}" if n == 0 else f"{n}\n{p:.1f}%" for n, p in zip(data["n"], data["pct"].fillna(0))]
     data["shift_pct"] = data["pct"].where(data["baseline"] != data["post_baseline"])
     known = data["baseline"].ne("MISSING") & data["post_baseline"].ne("MISSING")
-    data["worse_pct"] = data["shift_pct"].where(known & data["post_baseline"].ne("NORMAL"))
-    data["better_pct"] = data["shift_pct"].where(known & data["post_baseline"].eq("NORMAL"))
+    # One diverging scale: worsening positive (orange), improvement negative (blue).
+    data["signed_pct"] = data["shift_pct"].where(known & data["post_baseline"].ne("NORMAL"),
+                                                 -data["shift_pct"].where(known & data["post_baseline"].eq("NORMAL")))
     top = float(np.nanmax([data["shift_pct"].max(), 10.0]))
     arms = list(dict.fromkeys(data["arm"]))
     base = alt.Chart(data).encode(
@@ -80,17 +81,15 @@ def lab_shift_heatmap(frame: pd.DataFrame) -> alt.Chart:
     blank = base.mark_rect(color="white", stroke="#DDDDDD", strokeWidth=1).encode(tooltip=tips)
     same = base.transform_filter("datum.baseline == datum.post_baseline").mark_rect(
         color="#EEEEEE", stroke="white", strokeWidth=2).encode(tooltip=tips)
-    worse = base.transform_filter("isValid(datum.worse_pct) && datum.n > 0").mark_rect(
+    shifted = base.transform_filter("isValid(datum.signed_pct) && datum.n > 0").mark_rect(
         stroke="white", strokeWidth=2).encode(
-        color=alt.Color("worse_pct:Q", title="% worsened", scale=alt.Scale(scheme="oranges", domain=[0, top])),
-        tooltip=tips)
-    better = base.transform_filter("isValid(datum.better_pct) && datum.n > 0").mark_rect(
-        stroke="white", strokeWidth=2).encode(
-        color=alt.Color("better_pct:Q", title="% improved", scale=alt.Scale(scheme="blues", domain=[0, top])),
+        color=alt.Color("signed_pct:Q", title=["% of N", "orange: worse", "blue: better"],
+                        scale=alt.Scale(scheme="blueorange", domain=[-top, top], domainMid=0),
+                        legend=alt.Legend(labelExpr="abs(datum.value) + '%'")),
         tooltip=tips)
     text = base.mark_text(fontSize=FONT_SIZE, lineBreak="\n").encode(
-        text="label:N", color=alt.condition(f"datum.shift_pct > {top * 0.6}", alt.value("white"), alt.value("black")))
-    chart = alt.layer(blank, same, worse, better, text).resolve_scale(color="independent").properties(width=80 * len(levels), height=62 * len(levels)).facet(
+        text="label:N", color=alt.condition(f"abs(datum.signed_pct) > {top * 0.6}", alt.value("white"), alt.value("black")))
+    chart = alt.layer(blank, same, shifted, text).properties(width=80 * len(levels), height=62 * len(levels)).facet(
         row=alt.Row("direction:N", title=None, sort=["Worst high", "Worst low"]),
         column=alt.Column("arm:N", title=None, sort=arms))
     return _configure(chart.properties(title=f"{data['param'].iloc[0]}: shift from baseline (n, % of N)"))
@@ -214,7 +213,8 @@ def lab_box_chart(frame: pd.DataFrame) -> alt.Chart:
         tooltip=[alt.Tooltip("usubjid:N", title="Subject"), alt.Tooltip("arm:N", title="Arm"),
                  alt.Tooltip("visit:N", title="Visit"), alt.Tooltip("date:N", title="Date"),
                  alt.Tooltip("aval:Q", title=f"Value ({unit})")]).add_params(sel))
-    title = f"{data['param'].iloc[0]} by visit{range_note}; points: outliers (click to open the subject)"
+    title = alt.TitleParams(f"{data['param'].iloc[0]} by visit; points: outliers (click to open the subject)",
+                            subtitle=range_note.strip(" ()") or alt.Undefined, subtitleFontSize=FONT_SIZE)
     return projector(alt.layer(*layers).properties(title=title), height=560)
 
 
