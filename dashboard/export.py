@@ -108,6 +108,7 @@ def write_meeting_packet(extract: Path, role: Role | str, out: Path, spec: Filte
                     continue
                 if entry.definition:
                     parts.append(f"<p class='def'>{html.escape(entry.definition)}</p>")
+                parts.extend(f"<p class='def'>{html.escape(n)}</p>" for n in registry.notes(frame, shown))
                 if len(shown) > PACKET_MAX_ROWS:
                     parts.append(f"<p class='def'>First {PACKET_MAX_ROWS} of {len(shown)} rows; the full table is "
                                  f"<code>{entry.name}.csv</code> in <code>python -m dashboard export</code>.</p>")

@@ -133,6 +133,8 @@ def show_table(ctx: PageContext, name: str, spec: FilterSpec | None = None, char
         definition = definition[len(common):].strip()
     if definition and caption:
         st.caption(definition)
+    for note in registry.notes(frame, shown):
+        st.caption(note)
     key = key or f"tbl_{name}"
     selection = []
     if shown.empty:

@@ -114,6 +114,9 @@ def test_infusions_from_parameter_form_adex(tmp_path, make_extract):
                                      "administrations are the PARAMCD DOSE records.")
     assert con.execute("SELECT variable, rule, rows_affected FROM derivations WHERE domain = 'ADEX'").fetchall() == [
         ("administrations", "parameter_form_dose", 3)]
+    # the page and the packet say which records were counted (a caption under the table)
+    shown = registry.display("infusions_per_subject", frame)
+    assert registry.notes(frame, shown) == [frame["note"].iloc[0]]
 
 
 def test_infusions_from_occurrence_form_adex(tmp_path, make_extract):
