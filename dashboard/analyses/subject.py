@@ -39,7 +39,7 @@ def subject_summary(con, usubjid: str, blinded: bool) -> str:
 
     def date(col):
         value = adsl.get(col)
-        return "not in this extract" if col not in adsl.index else ("none" if pd.isna(value) else str(value)[:10])
+        return "not in this extract" if col not in adsl.index else ("not recorded" if pd.isna(value) else str(value)[:10])
 
     parts = [f"{'unknown age' if pd.isna(s['age']) else f'{int(s.age)} years'}",
              "sex not recorded" if pd.isna(s["sex"]) else f"sex {s.sex}"]
