@@ -30,6 +30,10 @@ html, body, [class*="css"] { font-size: 18px; }
 .dsmb-demo { background: #FFE08A; color: #111; font-size: 1.0rem; }
 .dsmb-header { font-size: 1.05rem; color: #333; margin-bottom: 0.6rem; }
 [data-testid="stDataFrame"] { font-size: 1.0rem; }
+[data-testid="stMetricValue"] { font-size: 1.9rem; }
+[data-testid="stTable"] td, [data-testid="stTable"] th, [data-testid="stTable"] td *, [data-testid="stTable"] th * { overflow-wrap: anywhere !important; white-space: normal !important; }
+[data-testid="stTab"] p { font-size: 1.1rem; font-weight: 600; }
+[data-testid="stMainBlockContainer"] { padding-left: 2.5rem; padding-right: 2.5rem; }
 </style>""", unsafe_allow_html=True)
 
 from pages import _signin as signin  # noqa: E402 - after the page config, as Streamlit requires

@@ -70,3 +70,14 @@ def table(con, fingerprint: str, role: Role, name: str, spec: FilterSpec) -> pd.
 def lockout(max_failures: int, lockout_s: float) -> Lockout:
     """The failed sign-in counter shared by every session of this server."""
     return Lockout(max_failures, lockout_s)
+
+
+@st.cache_data(max_entries=512, show_spinner=False)
+def _display(_con, fingerprint: str, role: str, name: str, spec: FilterSpec) -> pd.DataFrame:
+    return registry.display(name, _table(_con, fingerprint, role, name, spec))
+
+
+def display(con, fingerprint: str, role: Role, name: str, spec: FilterSpec) -> pd.DataFrame:
+    """A registered table's display frame (``registry.display``), cached like :func:`table`, so a
+    widget that changes only a chart reruns the page without reformatting any table."""
+    return _display(con, fingerprint, role.value, name, spec)

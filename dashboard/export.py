@@ -16,6 +16,7 @@ import pandas as pd
 
 from dashboard import registry
 from dashboard.blinding import Role
+from dashboard.downloads import session_label
 from dashboard.filters import FilterSpec
 from dashboard.load import load_extract
 
@@ -84,8 +85,7 @@ def write_meeting_packet(extract: Path, role: Role | str, out: Path, spec: Filte
     spec = (spec or FilterSpec()).for_role(role)
     con, report = load_extract(extract, role)
     study = report.study
-    label = ("CLOSED SESSION - UNBLINDED - CONFIDENTIAL: DSMB members and the independent statistician only"
-             if role is Role.UNBLINDED else "OPEN SESSION - BLINDED - pooled data only")
+    label = session_label(role)
     parts = [f"<h1>DSMB meeting packet: {html.escape(str(study.get('study_id')))}</h1>",
              f"<p class='label {role.value}'>{label}</p>",
              "<table class='cover'>" + "".join(f"<tr><th>{k}</th><td>{html.escape(str(v))}</td></tr>" for k, v in [

@@ -68,6 +68,10 @@ class FilterSpec:
         merged.update(kwargs)
         return replace(self, options=tuple(sorted(merged.items())))
 
+    def with_population(self, population: str) -> "FilterSpec":
+        """The same filter over another population (a key of :data:`POPULATIONS`)."""
+        return replace(self, population=population)
+
     def for_role(self, role: Role) -> "FilterSpec":
         """The spec a role may use: the blinded role cannot select arms."""
         return replace(self, arms=()) if Role.parse(role) is Role.BLINDED else self

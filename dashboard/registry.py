@@ -17,6 +17,8 @@ import pandas as pd
 
 from dashboard.blinding import POOLED_ARM, Role
 from dashboard.filters import TOTAL_ARM, FilterSpec
+from dashboard.formatting import blank_missing
+from dashboard.labels import label_columns, without_source
 
 from dashboard.tables import BOTH_ROLES, PAGES, UNBLINDED_ONLY, NotInExtract, TableSpec  # noqa: F401 (re-exported)
 
@@ -98,9 +100,13 @@ def compute(name: str, con: duckdb.DuckDBPyConnection, spec: FilterSpec, role: R
 
 
 def display(name: str, frame: pd.DataFrame) -> pd.DataFrame:
-    """What the page shows (and the downloads hold) for a computed frame."""
-    fn = TABLES[name].display
-    return fn(frame) if fn else frame
+    """What the page shows (and the downloads hold) for a computed frame: the display wrapper's
+    table with board-readable headers (``labels.column_label``) and empty cells for missing."""
+    entry = TABLES[name]
+    shown = entry.display(frame) if entry.display else frame
+    if entry.page != "data_quality":  # source file and row belong to the data-quality views
+        shown = without_source(shown)
+    return blank_missing(label_columns(shown))
 
 
 def notes(frame: pd.DataFrame, shown: pd.DataFrame) -> list[str]:

@@ -5,16 +5,17 @@ Layout only: every number comes from ``dashboard.registry`` through ``dashboard.
 
 from __future__ import annotations
 
-import io
 import json
 from dataclasses import dataclass
 
 import pandas as pd
 import streamlit as st
 
-from dashboard import auth, cached, registry
+from dashboard import auth, cached, downloads, registry
 from dashboard.blinding import Role
-from dashboard.filters import FilterSpec
+from dashboard.filters import POPULATIONS, FilterSpec
+from dashboard.formatting import blank_missing, number_style
+from dashboard.labels import label_columns, table_title, without_source
 from dashboard.population import shown_vs_total
 from pages import _signin as signin
 
@@ -81,7 +82,9 @@ def page_header(title: str, page_key: str) -> PageContext:
     if ctx.spec.is_restricted:
         counts = shown_vs_total(ctx.con.cursor(), ctx.spec)
         shown = ", ".join(f"{a} {s} / {t}" for a, s, t in zip(counts["arm"], counts["shown"], counts["total"]))
-        st.info("Filters in use: " + "; ".join(ctx.spec.describe()) + f". Subjects shown / total: {shown}.")
+        population = POPULATIONS[ctx.spec.population].split(" (")[0].lower()
+        st.info("Filters in use: " + "; ".join(ctx.spec.describe()) + f". Subjects shown / total: {shown} "
+                f"({population} population).")
     return ctx
 
 
@@ -100,66 +103,108 @@ def get_table(ctx: PageContext, name: str, spec: FilterSpec | None = None) -> pd
         return None
 
 
+#: Tables with at most this many rows are shown whole (no inner scroll); longer ones scroll.
+FIT_ROWS = 30
+LONG_TABLE_PX = 560
+
+
+def table_height(rows: int, height: int | None = None):
+    """Height of a table: its content (every row) when it has at most ``FIT_ROWS`` rows; else
+    ``height`` pixels or a long-table default."""
+    if rows <= FIT_ROWS:
+        return "content"
+    return height or LONG_TABLE_PX
+
+
 def show_table(ctx: PageContext, name: str, spec: FilterSpec | None = None, charts: bool = True,
-               height: int | None = None, key: str | None = None, selectable: bool = False):
+               height: int | None = None, key: str | None = None, selectable: bool = False,
+               empty: str = "No rows for the current selection.", caption: bool = True, common: str = ""):
     """Title, definition, the display table with CSV/Excel downloads, and the registered charts.
 
     Returns the tidy frame (None when not in this extract). With ``selectable`` the return
-    value is ``(frame, selected)``: the selected rows of the displayed table.
+    value is ``(frame, selected)``: the selected rows of the displayed table. ``height`` applies
+    only to tables longer than ``FIT_ROWS`` rows; shorter ones always show every row. ``common``:
+    a definition preamble the page already shows once, left out of this table's caption.
     """
     entry = registry.TABLES[name]
     if not entry.allowed(ctx.role):
         return (None, None) if selectable else None
-    st.subheader(entry.title)
+    st.subheader(table_title(entry.title, ctx.blinded))
     if name in auth.SOURCE_REF_TABLES and not signin.sees_source_refs():
         st.info("Source file and row references are shown to the data-manager role only.")
         return (None, None) if selectable else None
     frame = get_table(ctx, name, spec)
     if frame is None:
         return (None, None) if selectable else None
-    shown = registry.display(name, frame)
-    if entry.definition:
-        st.caption(entry.definition)
+    shown = cached.display(ctx.con, ctx.fingerprint, ctx.role, name, spec or ctx.spec)
+    definition = entry.definition
+    if common and definition.startswith(common):
+        definition = definition[len(common):].strip()
+    if definition and caption:
+        st.caption(definition)
     for note in registry.notes(frame, shown):
         st.caption(note)
     key = key or f"tbl_{name}"
     selection = []
     if shown.empty:
-        st.write("None: no rows for the current selection.")
+        st.write(empty)
     else:
-        kwargs = dict(hide_index=True, width="stretch", key=key)
-        if height:
-            kwargs["height"] = height
-        if selectable:
-            event = st.dataframe(shown, on_select="rerun", selection_mode="single-row", **kwargs)
+        if selectable and len(shown) <= FIT_ROWS:
+            # A short table is shown whole (wrapped to the page); its rows are picked by name.
+            show_frame(shown, empty, labelled=True)
+            choice = st.selectbox("Drill down into a row", range(len(shown)), index=None, key=f"{key}_row",
+                                  format_func=lambda i: row_label(shown.iloc[i]), placeholder="Choose a row")
+            selection = [] if choice is None else [choice]
+        elif selectable:
+            event = st.dataframe(shown, on_select="rerun", selection_mode="single-row", hide_index=True,
+                                 width="stretch", key=key, height=table_height(len(shown), height))
             selection = list(event.selection.rows) if event and hasattr(event, "selection") else []
         else:
-            st.dataframe(shown, **kwargs)
-    download_buttons(ctx, name, shown, key)
+            show_frame(shown, empty, height, labelled=True)
+        download_buttons(ctx, name, shown, key, spec or ctx.spec)
     if charts:
         for i, chart_fn in enumerate(entry.charts):
             show_chart(chart_fn(frame), key=f"{key}_chart{i}")
     return (frame, shown.iloc[selection]) if selectable else frame
 
 
-def download_buttons(ctx: PageContext, name: str, shown: pd.DataFrame, key: str) -> None:
-    """CSV and Excel downloads of exactly the table shown."""
+def row_label(row: pd.Series, parts: int = 3) -> str:
+    """A displayed row named by its first few non-empty text cells ("SOC · PT", "Subject · Arm · ...")."""
+    cells = [str(v) for v in row.tolist() if isinstance(v, str) and v.strip()]
+    return " · ".join(cells[:parts]) or f"Row {row.name + 1 if isinstance(row.name, int) else row.name}"
+
+
+def show_frame(frame: pd.DataFrame, empty: str, height: int | None = None, labelled: bool = False) -> None:
+    """A table read on a projector: up to ``FIT_ROWS`` rows as a static table that wraps its text
+    to the page width (every row and column visible); longer ones as a scrolling grid.
+
+    Headers go through ``labels.column_label`` and missing cells are empty (already so when
+    ``labelled``: a registered table's display frame). ``empty`` is said when there are no rows.
+    """
+    if frame is None or frame.empty:
+        st.write(empty)
+        return
+    shown = frame if labelled else blank_missing(label_columns(without_source(frame)))
+    if len(shown) <= FIT_ROWS:
+        st.table(number_style(shown), hide_index=True)
+    else:
+        st.dataframe(shown, hide_index=True, width="stretch", height=table_height(len(shown), height))
+
+
+def download_buttons(ctx: PageContext, name: str, shown: pd.DataFrame, key: str, spec: FilterSpec | None = None) -> None:
+    """CSV and Excel downloads of exactly the table shown, headed by study, data cut, role and the
+    confidentiality line (``dashboard.downloads``). Files are built only when a button is clicked."""
     stem = f"{ctx.study.get('study_id', 'study')}_{name}_{ctx.role.value}"
+    lines = downloads.provenance_lines(registry.TABLES[name].title, ctx.study, ctx.role, ctx.fingerprint,
+                                       (spec or ctx.spec).describe())
     with st.container(horizontal=True):
-        st.download_button("CSV", shown.to_csv(index=False).encode("utf-8"), f"{stem}.csv", "text/csv",
+        st.download_button("CSV", lambda: downloads.csv_bytes(shown, lines), f"{stem}.csv", "text/csv",
                            key=f"{key}_csv", icon=":material/download:", help="Download this table as CSV",
                            on_click=signin.downloaded, args=(name, "csv"))
-        st.download_button("Excel", to_excel_bytes(shown, name), f"{stem}.xlsx",
+        st.download_button("Excel", lambda: downloads.xlsx_bytes(shown, name, lines), f"{stem}.xlsx",
                            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", key=f"{key}_xlsx",
                            icon=":material/download:", help="Download this table as an Excel workbook",
                            on_click=signin.downloaded, args=(name, "xlsx"))
-
-
-def to_excel_bytes(frame: pd.DataFrame, sheet: str) -> bytes:
-    buf = io.BytesIO()
-    with pd.ExcelWriter(buf, engine="xlsxwriter") as xl:
-        frame.to_excel(xl, sheet_name=sheet[:31], index=False)
-    return buf.getvalue()
 
 
 def show_chart(chart, key: str | None = None, on_select: bool = False):
@@ -168,6 +213,20 @@ def show_chart(chart, key: str | None = None, on_select: bool = False):
         return st.altair_chart(chart, width="stretch", key=key, on_select="rerun", theme=None)
     st.altair_chart(chart, width="stretch", key=key, theme=None)
     return None
+
+
+def page_links(titles, label: str = "Open {title}") -> None:
+    """One link per page title (``dashboard.tables.PAGES`` values), in the order given."""
+    files = {title: key for key, title in registry.PAGES.items()}
+    with st.container(horizontal=True):
+        for title in dict.fromkeys(titles):
+            if title in files:
+                st.page_link(f"pages/{files[title]}.py", label=label.format(title=title), icon=":material/arrow_forward:")
+
+
+def table_page(name: str) -> str:
+    """The title of the page that shows registered table ``name``."""
+    return registry.PAGES[registry.TABLES[name].page]
 
 
 def open_subject(usubjid: str) -> None:

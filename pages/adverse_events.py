@@ -37,42 +37,53 @@ with st.expander("Adverse-event filters (apply to every table and chart on this 
 spec = ctx.spec.with_options(ae_serious=SERIOUS[serious], ae_related=RELATED[related],
                              ae_infusion_window=WINDOWS[window] if choices["has_infusions"] else None,
                              ae_severities=tuple(severities), ae_socs=tuple(socs), min_pct=float(min_pct))
-st.caption(ae.teae_rule(ctx.con))
+st.caption(ae.teae_rule(ctx.con) + " " + ae.AE_COMMON_NOTE)
 active = ae.describe_ae_filters(spec)
 if active or min_pct:
     st.info("AE filters in use: " + "; ".join(active + ([f"PT threshold {min_pct:g}%"] if min_pct else [])))
 
-show_table(ctx, "ae_overview", spec)
+names = ["Overview", "SOC / PT", *([] if ctx.blinded else ["Arm comparison"]), "Severity", "Serious AEs",
+         "Timeline"]
+tabs = dict(zip(names, st.tabs(names)))
+common = ae.AE_COMMON
 
-result = show_table(ctx, "ae_by_soc_pt", spec, selectable=True, charts=ctx.blinded, height=420)
-frame, selected = result if result else (None, None)
-term = ae.selected_term(selected)
-if frame is not None and term is None:
-    st.caption("Select a row (SOC or preferred term) to list its subjects.")
-if term:
-    soc, pt = term
-    listing = show_table(ctx, "ae_listing", spec.with_options(listing_soc=soc, listing_pt=pt or None),
-                         key="ae_term_listing", height=300)
-    subjects = ae.listing_subjects(listing)
-    if subjects:
-        st.markdown(f"**Open a subject profile** ({len(subjects)} subject{'s' if len(subjects) != 1 else ''})")
-        cols = st.columns(6)
-        for i, usubjid in enumerate(subjects):
-            if cols[i % 6].button(usubjid, key=f"ae_open_{usubjid}"):
-                open_subject(usubjid)
+with tabs["Overview"]:
+    show_table(ctx, "ae_overview", spec, common=common)
+
+with tabs["SOC / PT"]:
+    result = show_table(ctx, "ae_by_soc_pt", spec, selectable=True, charts=ctx.blinded, common=common)
+    frame, selected = result if result else (None, None)
+    term = ae.selected_term(selected)
+    if frame is not None and term is None:
+        st.caption("Choose a row (SOC or preferred term) to list its subjects.")
+    if term:
+        soc, pt = term
+        listing = show_table(ctx, "ae_listing", spec.with_options(listing_soc=soc, listing_pt=pt or None),
+                             key="ae_term_listing", common=common)
+        subjects = ae.listing_subjects(listing)
+        if subjects:
+            st.markdown(f"**Open a subject profile** ({len(subjects)} subject{'s' if len(subjects) != 1 else ''})")
+            cols = st.columns(6)
+            for i, usubjid in enumerate(subjects):
+                if cols[i % 6].button(usubjid, key=f"ae_open_{usubjid}"):
+                    open_subject(usubjid)
 
 if not ctx.blinded:
-    st.divider()
-    sort = st.radio("Sort the AE explorer by", list(SORTS), horizontal=True, key="ae_sort")
-    rd = show_table(ctx, "ae_risk_difference", spec, charts=False, height=320)
-    if rd is not None:
-        show_chart(ae_explorer_chart(rd, sort=SORTS[sort]), key="ae_explorer")
-    show_table(ctx, "ae_exposure_adjusted", spec, height=320)
+    with tabs["Arm comparison"]:
+        sort = st.radio("Sort the AE explorer by", list(SORTS), horizontal=True, key="ae_sort")
+        rd = show_table(ctx, "ae_risk_difference", spec, charts=False, common=common)
+        if rd is not None:
+            show_chart(ae_explorer_chart(rd, sort=SORTS[sort]), key="ae_explorer")
+        show_table(ctx, "ae_exposure_adjusted", spec, common=common)
 
-st.divider()
-show_table(ctx, "ae_by_severity", spec, height=360)
-show_table(ctx, "ae_related_by_soc_pt", spec, height=320)
-sae = show_table(ctx, "ae_serious_listing", spec)
-subject_picker(ctx, ae.listing_subjects(sae), key="ae_sae")
-show_table(ctx, "ae_cumulative_incidence", spec)
-show_table(ctx, "ae_timeline", spec, height=260)
+with tabs["Severity"]:
+    show_table(ctx, "ae_by_severity", spec, common=common)
+    show_table(ctx, "ae_related_by_soc_pt", spec, common=common)
+
+with tabs["Serious AEs"]:
+    sae = show_table(ctx, "ae_serious_listing", spec, common=common)
+    subject_picker(ctx, ae.listing_subjects(sae), key="ae_sae")
+
+with tabs["Timeline"]:
+    show_table(ctx, "ae_cumulative_incidence", spec, common=common)
+    show_table(ctx, "ae_timeline", spec, common=common)

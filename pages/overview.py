@@ -2,7 +2,8 @@
 
 import streamlit as st
 
-from pages._layout import page_header, show_table, study_notes
+from dashboard.analyses.overview import key_number_sources
+from pages._layout import page_header, page_links, show_table, study_notes, table_page
 
 ctx = page_header("Overview", "overview")
 study = ctx.study
@@ -14,8 +15,13 @@ c4.metric("Validation status", ctx.report.status)
 if study.get("title"):
     st.markdown(f"**{study['title']}**")
 
-show_table(ctx, "key_numbers")
-show_table(ctx, "attention_items")
+numbers, chosen = show_table(ctx, "key_numbers", selectable=True)
+if chosen is not None and len(chosen):
+    # Drill down: the page whose table the number comes from, where the subjects behind it are listed.
+    page_links([table_page(s) for s in key_number_sources(numbers, chosen)], label="Subjects behind it: {title}")
+attention = show_table(ctx, "attention_items")
+if attention is not None and len(attention):
+    page_links(attention["page"], label="Open {title}")
 with st.expander("Since the previous interim extract", expanded=True):
     show_table(ctx, "changes_since_previous")
     show_table(ctx, "new_serious_adverse_events")

@@ -22,67 +22,69 @@ def open_button(usubjid: str | None, key: str) -> None:
         open_subject(usubjid)
 
 
-# -- trajectories, one tab per parameter -------------------------------------------------------
-st.header("Trajectories by visit")
-summary = get_table(ctx, "renal_summary_by_visit")
-values = get_table(ctx, "renal_values_by_subject")
-change = get_table(ctx, "renal_change_to_last")
-tabs = st.tabs([meta.label for meta in renal.RENAL_PARAMS.values()])
-for tab, (code, meta) in zip(tabs, renal.RENAL_PARAMS.items()):
-    with tab:
-        if not renal.parameter_present(sources, code):
-            st.info(f"{meta.label}: not in this extract.")
-            continue
-        if summary is None:  # nothing in the current selection (get_table said so above)
-            continue
-        show_chart(charts.mean_over_visits(summary, code, "absolute"), key=f"renal_mean_{code}")
-        show_chart(charts.mean_over_visits(summary, code, "change"), key=f"renal_change_{code}")
-        if values is not None:
-            highlight = st.multiselect("Highlight subjects", renal.subject_ids(values, code), key=f"renal_hl_{code}",
-                                       placeholder="Choose subjects to highlight")
-            event = show_chart(charts.spaghetti(values, code, highlight), key=f"renal_spaghetti_{code}",
-                               on_select=True)
-            open_button(renal.selected_subject(event), key=f"renal_open_spaghetti_{code}")
-        if change is not None and code in ("EGFR", "UACR"):
-            event = show_chart(charts.waterfall(change, code), key=f"renal_waterfall_{code}", on_select=True)
-            open_button(renal.selected_subject(event), key=f"renal_open_waterfall_{code}")
+sections = st.tabs(["Trajectories by visit", "eGFR slope", "Kidney endpoints", "KDIGO categories", "Listings"])
 
-show_table(ctx, "renal_summary_by_visit", charts=False, height=420)
+# -- trajectories, one tab per parameter -------------------------------------------------------
+with sections[0]:
+    summary = get_table(ctx, "renal_summary_by_visit")
+    values = get_table(ctx, "renal_values_by_subject")
+    change = get_table(ctx, "renal_change_to_last")
+    tabs = st.tabs([meta.label for meta in renal.RENAL_PARAMS.values()])
+    for tab, (code, meta) in zip(tabs, renal.RENAL_PARAMS.items()):
+        with tab:
+            if not renal.parameter_present(sources, code):
+                st.info(f"{meta.label}: not in this extract.")
+                continue
+            if summary is None:  # nothing in the current selection (get_table said so above)
+                continue
+            show_chart(charts.mean_over_visits(summary, code, "absolute"), key=f"renal_mean_{code}")
+            show_chart(charts.mean_over_visits(summary, code, "change"), key=f"renal_change_{code}")
+            if values is not None:
+                highlight = st.multiselect("Highlight subjects", renal.subject_ids(values, code), key=f"renal_hl_{code}",
+                                           placeholder="Choose subjects to highlight")
+                event = show_chart(charts.spaghetti(values, code, highlight), key=f"renal_spaghetti_{code}",
+                                   on_select=True)
+                open_button(renal.selected_subject(event), key=f"renal_open_spaghetti_{code}")
+            if change is not None and code in ("EGFR", "UACR"):
+                event = show_chart(charts.waterfall(change, code), key=f"renal_waterfall_{code}", on_select=True)
+                open_button(renal.selected_subject(event), key=f"renal_open_waterfall_{code}")
+
+    show_table(ctx, "renal_summary_by_visit", charts=False, height=420)
 
 # -- eGFR slope ----------------------------------------------------------------------------------
-st.header("eGFR slope")
-slope_choice = st.radio("Slope", list(renal.SLOPE_CHOICES), horizontal=True, key="renal_slope")
-slope_spec = ctx.spec.with_options(egfr_slope_start_day=renal.SLOPE_CHOICES[slope_choice])
-st.caption(f"In use: {slope_choice}; t = days since the first dose / 365.25 (clinical_reference §3).")
-show_table(ctx, "egfr_slope_summary", slope_spec)
-show_table(ctx, "egfr_slope_difference", slope_spec)
-result = show_table(ctx, "egfr_slope", slope_spec, selectable=True, height=300)
-if result and result[0] is not None:
-    open_button(renal.selected_row_subject(result[1]), key="renal_open_slope")
+with sections[1]:
+    slope_choice = st.radio("Slope", list(renal.SLOPE_CHOICES), horizontal=True, key="renal_slope")
+    slope_spec = ctx.spec.with_options(egfr_slope_start_day=renal.SLOPE_CHOICES[slope_choice])
+    st.caption(f"In use: {slope_choice}; t = days since the first dose / 365.25.")
+    show_table(ctx, "egfr_slope_summary", slope_spec)
+    show_table(ctx, "egfr_slope_difference", slope_spec)
+    result = show_table(ctx, "egfr_slope", slope_spec, selectable=True, height=300)
+    if result and result[0] is not None:
+        open_button(renal.selected_row_subject(result[1]), key="renal_open_slope")
 
 # -- kidney endpoints ----------------------------------------------------------------------------
-st.header("Kidney endpoints")
-gap = st.number_input("Days between a decline and its confirmation (sustained decline)", min_value=1,
-                      max_value=365, value=renal.CONFIRM_GAP_DAYS, step=1, key="renal_confirm_gap")
-events_spec = ctx.spec.with_options(renal_confirm_gap_days=int(gap))
-show_table(ctx, "kidney_events", events_spec)
-st.caption(f"Confirmation rule in use: a later value at least {int(gap)} days after the first, with no value "
-           "in between failing the threshold; an unconfirmed last value is not an event.")
-result = show_table(ctx, "kidney_events_by_subject", events_spec, selectable=True, height=300)
-if result and result[0] is not None:
-    open_button(renal.selected_row_subject(result[1]), key="renal_open_events")
+with sections[2]:
+    gap = st.number_input("Days between a decline and its confirmation (sustained decline)", min_value=1,
+                          max_value=365, value=renal.CONFIRM_GAP_DAYS, step=1, key="renal_confirm_gap")
+    events_spec = ctx.spec.with_options(renal_confirm_gap_days=int(gap))
+    show_table(ctx, "kidney_events", events_spec)
+    st.caption(f"Confirmation rule in use: a later value at least {int(gap)} days after the first, with no value "
+               "in between failing the threshold; an unconfirmed last value is not an event.")
+    result = show_table(ctx, "kidney_events_by_subject", events_spec, selectable=True, height=300)
+    if result and result[0] is not None:
+        open_button(renal.selected_row_subject(result[1]), key="renal_open_events")
 
 # -- KDIGO ---------------------------------------------------------------------------------------
-st.header("KDIGO categories")
-show_table(ctx, "kdigo_grid")
-show_table(ctx, "kdigo_shift", height=420)
-show_table(ctx, "kdigo_risk_shift", height=420)
+with sections[3]:
+    show_table(ctx, "kdigo_grid")
+    show_table(ctx, "kdigo_shift", height=420)
+    show_table(ctx, "kdigo_risk_shift", height=420)
 
 # -- listings ------------------------------------------------------------------------------------
-st.header("Listings")
-result = show_table(ctx, "renal_change_to_last", charts=False, selectable=True, height=320)
-if result and result[0] is not None:
-    open_button(renal.selected_row_subject(result[1]), key="renal_open_change")
-with st.expander("Every renal value by subject", expanded=False):
-    show_table(ctx, "renal_values_by_subject", charts=False, height=420)
-    subject_picker(ctx, renal.subject_ids(values, "EGFR") or renal.subject_ids(values, "CREAT"), key="renal_values")
+with sections[4]:
+    result = show_table(ctx, "renal_change_to_last", charts=False, selectable=True, height=320)
+    if result and result[0] is not None:
+        open_button(renal.selected_row_subject(result[1]), key="renal_open_change")
+    with st.expander("Every renal value by subject", expanded=False):
+        show_table(ctx, "renal_values_by_subject", charts=False, height=420)
+        subject_picker(ctx, renal.subject_ids(values, "EGFR") or renal.subject_ids(values, "CREAT"), key="renal_values")

@@ -1,10 +1,10 @@
-"""Subject profile: one subject's demographics, exposure, adverse events, labs and findings."""
+"""Subject profile: one subject's summary, adverse events, study drug, labs and findings."""
 
 import streamlit as st
 
 from dashboard.analyses import subject
 from dashboard.charts.subject import subject_lab_chart
-from pages._layout import page_header, show_chart
+from pages._layout import page_header, show_chart, show_frame
 
 ctx = page_header("Subject profile", "subject_profile")
 ids = subject.subject_ids(ctx.con)
@@ -16,26 +16,28 @@ if choice is None:
     st.stop()
 st.session_state["profile_usubjid"] = choice
 st.subheader(f"Subject {choice}")
-left, right = st.columns([1, 2])
-with left:
-    st.markdown("**Subject-level data (ADSL)**")
-    st.dataframe(subject.subject_demographics(ctx.con, choice), hide_index=True, height=520, width="stretch")
-with right:
-    st.markdown("**Adverse events**")
-    ae = subject.subject_adverse_events(ctx.con, choice)
-    st.dataframe(ae, hide_index=True, width="stretch") if len(ae) else st.write("No adverse events recorded.")
-    st.markdown("**Study-drug administrations**")
-    ex = subject.subject_exposure(ctx.con, choice)
-    st.dataframe(ex, hide_index=True, width="stretch") if len(ex) else st.write("ADEX: not in this extract or no records.")
+st.markdown(f"**{subject.subject_summary(ctx.con, choice, ctx.blinded)}**")
+
+st.markdown("**Adverse events**")
+ae = subject.subject_adverse_events(ctx.con, choice)
+show_frame(ae, "No adverse events recorded for this subject.")
+st.markdown("**Study-drug administrations**")
+show_frame(subject.subject_exposure(ctx.con, choice),
+           "No study-drug administrations: ADEX is not in this extract or has no records for this subject.")
+
 labs = subject.subject_labs(ctx.con, choice)
 if len(labs):
+    st.markdown("**Laboratory values over time** (dashed lines: adverse-event onsets; triangles: study drug given)")
     params = list(dict.fromkeys(labs["PARAMCD"]))
     default = [p for p in ("EGFR", "CREAT", "UACR", "ALT") if p in params] or params[:3]
     chosen = st.multiselect("Lab parameters", params, default=default, key="profile_params")
-    show_chart(subject_lab_chart(labs, chosen), key="profile_labs")
+    for i, panel in enumerate(subject_lab_chart(labs, chosen, ae, subject.subject_dosing_days(ctx.con, choice))):
+        show_chart(panel, key=f"profile_labs_{i}")
     with st.expander("All lab records"):
-        st.dataframe(labs, hide_index=True, width="stretch")
+        show_frame(labs, "No lab records.")
 findings = subject.subject_findings(ctx.con, choice)
 if len(findings):
     st.markdown("**Data-quality findings for this subject**")
-    st.dataframe(findings, hide_index=True, width="stretch")
+    show_frame(findings, "No findings.")
+with st.expander("Subject-level record (ADSL)"):
+    show_frame(subject.subject_demographics(ctx.con, choice), "Not in ADSL.")

@@ -18,6 +18,7 @@ from pandas.testing import assert_frame_equal
 from dashboard import registry
 from dashboard.analyses import adverse_events as ae
 from dashboard.charts import adverse_events as charts
+from tests.page_checks import displayed_tables
 from dashboard.filters import FilterSpec
 from dashboard.load import load_extract
 from tests.fixtures_ae import (
@@ -569,8 +570,7 @@ def test_page_pt_selection_lists_subjects_and_opens_profile(monkeypatch, tiny_fo
     titles = [s.value for s in at.subheader]
     assert "Risk difference vs control by preferred term" in titles
     # select the "Nausea" row of the SOC/PT table (row 1, under its SOC row)
-    at.session_state["tbl_ae_by_soc_pt"] = {"selection": {"rows": [1], "columns": []}}
-    at.run()
+    at.selectbox(key="tbl_ae_by_soc_pt_row").set_value(1).run()
     assert "Listing of treatment-emergent adverse events" in [s.value for s in at.subheader]
     assert [b.label for b in at.button if b.key and b.key.startswith("ae_open_")] == ["01-001", "01-002"]
     at.button(key="ae_open_01-002").click().run()
@@ -583,5 +583,5 @@ def test_page_blinded_has_no_risk_difference_views(monkeypatch, tiny_folder):
     assert "Risk difference vs control by preferred term" not in titles
     assert "Exposure-adjusted incidence rate per 100 patient-years" not in titles
     assert not [r for r in at.radio if r.key == "ae_sort"]
-    text = "".join(df.value.to_csv() for df in at.dataframe)
+    text = "".join(df.to_csv() for df in displayed_tables(at))
     assert PLACEBO not in text and DRUG not in text

@@ -14,6 +14,7 @@ from dashboard.blinding import POOLED_ARM
 from dashboard.export import export_tables, write_meeting_packet
 from dashboard.filters import TOTAL_ARM, FilterSpec
 from dashboard.load import load_extract
+from tests.page_checks import displayed_tables
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "streamlit_app.py")
@@ -21,6 +22,8 @@ SAMPLE = ROOT / "sample_data" / "nct04562025_unblinded"
 ARM_LABELS = ("UC-MSC 1x10^6 cells/kg", "Placebo")
 #: Pages whose tables are all rendered by show_table, in registry order, with no other frames.
 SIMPLE_PAGES = {"enrollment": "enrollment.py", "baseline": "baseline.py", "exposure": "exposure.py"}
+#: The filter a page's tables use by default when it is not the sidebar's (Table 1: ITT).
+PAGE_SPECS = {"baseline": FilterSpec(population="ITTFL")}
 
 
 @pytest.fixture(scope="module", params=["unblinded", "blinded"])
@@ -92,12 +95,13 @@ def test_page_tables_equal_export_display(monkeypatch, role, page):
     try:
         expected = []
         for entry in registry.tables_for(page, role):
-            shown = registry.display(entry.name, registry.compute(entry.name, con, FilterSpec(), role))
+            spec = PAGE_SPECS.get(page, FilterSpec())
+            shown = registry.display(entry.name, registry.compute(entry.name, con, spec, role))
             if not shown.empty:
                 expected.append((entry.name, shown))
     finally:
         con.close()
-    on_page = [df.value for df in at.dataframe]
+    on_page = displayed_tables(at)
     assert len(on_page) == len(expected)
     for (name, want), got in zip(expected, on_page):
         pd.testing.assert_frame_equal(got.reset_index(drop=True), want.reset_index(drop=True), check_dtype=False,

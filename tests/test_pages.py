@@ -11,6 +11,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from dashboard.filters import FilterSpec
+from tests.page_checks import developer_text, displayed_tables
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "streamlit_app.py")
@@ -27,8 +28,8 @@ def _rendered_text(at: AppTest) -> str:
     for kind in ("markdown", "caption", "title", "header", "subheader", "info", "metric", "text", "error", "warning"):
         for el in getattr(at, kind, []):
             parts.append(str(getattr(el, "value", "")) + str(getattr(el, "label", "")))
-    for df in at.dataframe:
-        parts.append(df.value.to_csv())
+    for df in displayed_tables(at):
+        parts.append(df.to_csv())
     for sel in list(at.selectbox) + list(at.multiselect):
         parts.append(" ".join(map(str, sel.options)))
     return "\n".join(parts)
@@ -43,6 +44,12 @@ def _run(monkeypatch, extract: Path, role: str, page: str) -> AppTest:
     return at
 
 
+def assert_readable(at: AppTest, page: str) -> None:
+    """No displayed table has a raw identifier as a header or a cell reading "None"."""
+    problems = [f"table {i + 1}: {p}" for i, frame in enumerate(displayed_tables(at)) for p in developer_text(frame)]
+    assert not problems, f"{page}: " + "; ".join(problems)
+
+
 @pytest.mark.parametrize("page", PAGES)
 @pytest.mark.parametrize("role,extract", [("unblinded", SAMPLE_UNBLINDED), ("blinded", SAMPLE_UNBLINDED),
                                           ("blinded", SAMPLE_BLINDED)])
@@ -50,6 +57,7 @@ def test_page_renders_sample_trial(monkeypatch, page, role, extract):
     at = _run(monkeypatch, extract, role, page)
     assert not at.exception, [e.value for e in at.exception]
     assert at.title and at.title[0].value
+    assert_readable(at, page)
     text = _rendered_text(at)
     if role == "blinded":
         for label in ARM_LABELS["sample"]:
@@ -67,6 +75,7 @@ def test_page_renders_cdisc_pilot(monkeypatch, page, role):
         pytest.skip(f"CDISC pilot not found at {PILOT} (../shared is absent)")
     at = _run(monkeypatch, PILOT, role, page)
     assert not at.exception, [e.value for e in at.exception]
+    assert_readable(at, page)
     if role == "blinded":
         text = _rendered_text(at)
         for label in ARM_LABELS["pilot"]:

@@ -928,7 +928,7 @@ def _rd_display(frame: pd.DataFrame) -> pd.DataFrame:
         "Relative risk (95% CI)": [_ci(*v, dp=2) + (" *" if c else "") for *v, c in
                                    zip(frame["rr"], frame["rr_lower"], frame["rr_upper"], frame["rr_corrected"])],
         "Method": frame["method"],
-    })
+    }).pipe(lambda shown: shown.drop(columns="Method") if shown["Method"].nunique() <= 1 else shown)
 
 
 def _eair_display(frame: pd.DataFrame) -> pd.DataFrame:
@@ -964,16 +964,20 @@ def _timeline_display(frame: pd.DataFrame) -> pd.DataFrame:
     return out.drop(columns=["ongoing"]).rename(columns={
         "usubjid": "Subject", "arm": "Arm", "soc": "System organ class", "pt": "Preferred term",
         "severity": "Severity", "serious": "Serious", "aesi": "AESI", "teae": "Treatment-emergent",
-        "start_day": "Start (days since first infusion)", "end_day": "End (days since first infusion)",
+        "start_day": "Start (days since first dose)", "end_day": "End (days since first dose)",
         "astdt": "Start", "aendt": "End"}).fillna("")
 
 
 # --------------------------------------------------------------------------------------------
 # registration
 # --------------------------------------------------------------------------------------------
-_COMMON = ("Treatment-emergent: TRTEMFL='Y' when ADAE has TRTEMFL, otherwise derived as ASTDT >= TRTSDT "
-           "(missing onset = treatment-emergent). Subjects counted once per row; N = subjects of the arm in the "
-           "analysis population (safety by default). AE filters on this page apply.")
+#: Said once at the top of the Adverse events page (``AE_COMMON_NOTE``); each table's definition
+#: starts with ``AE_COMMON`` (kept in the packet and exports), which the page does not repeat.
+AE_COMMON_NOTE = ("Subjects are counted once per row; N = subjects of the arm in the analysis population "
+                  "(safety by default). The AE filters apply to every table on this page.")
+AE_COMMON = ("Treatment-emergent: TRTEMFL='Y' when ADAE has TRTEMFL, otherwise derived as ASTDT >= TRTSDT "
+             "(missing onset = treatment-emergent). " + AE_COMMON_NOTE)
+_COMMON = AE_COMMON
 
 
 def register(add) -> None:
@@ -1029,7 +1033,7 @@ def register(add) -> None:
                   definition=_COMMON + " 1 - Kaplan-Meier over days since first dose; subjects without the event "
                   "censored at the end of observation (min(data cut, EOSDT / LSTALVDT / DTHDT / last date)). "
                   "AESI = infusion-related reaction by default."))
-    add(TableSpec("ae_timeline", "AE timeline relative to infusions", "adverse_events", ae_timeline,
+    add(TableSpec("ae_timeline", "AE timeline relative to study drug", "adverse_events", ae_timeline,
                   display=_timeline_display, charts=(ae_timeline_chart,), order=100,
                   definition="Subjects with at least one AE (after the AE filters): AE bars from onset to end "
                   "(ongoing AEs to the data cut), coloured by severity, SAEs marked; infusion days (ADEX, EXOCCUR "

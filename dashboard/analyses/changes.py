@@ -41,6 +41,19 @@ def _key_sql(key: list[str], alias: str) -> str:
     return ", ".join(f'{alias}."{c}"' for c in key)
 
 
+def _randomized_sql(con, table: str) -> str:
+    """Condition for a randomized ADSL row, from RANDFL, else RANDDT, else ITTFL (as the
+    ``subjects`` view derives it); TRUE when the table has none of them."""
+    cols = set(db.table_columns(con, table))
+    if "RANDFL" in cols:
+        return "upper(coalesce(RANDFL, '')) = 'Y'"
+    if "RANDDT" in cols:
+        return "RANDDT IS NOT NULL"
+    if "ITTFL" in cols:
+        return "upper(coalesce(ITTFL, '')) = 'Y'"
+    return "TRUE"
+
+
 def changes_since_previous(con, spec: FilterSpec) -> pd.DataFrame:
     """Counts that changed between the previous and the current extract, per domain.
 
@@ -48,7 +61,7 @@ def changes_since_previous(con, spec: FilterSpec) -> pd.DataFrame:
     flow, not an analysis). Returns ``domain``, ``measure``, ``previous``, ``current``,
     ``change``: subjects (ADSL), records, records added (key not in the previous extract),
     records removed; for ADAE also serious AEs; for ADSL also deaths (DTHFL='Y') and
-    discontinuations (EOSSTT='DISCONTINUED').
+    discontinuations of randomized subjects (EOSSTT='DISCONTINUED').
     """
     _require_previous(con)
     rows = []
@@ -69,12 +82,16 @@ def changes_since_previous(con, spec: FilterSpec) -> pd.DataFrame:
                  (domain, f"{label} no longer present", None, counts[3])]
         for column, value, measure in (("AESER", "Y", "serious adverse events"),
                                        ("DTHFL", "Y", "deaths"),
-                                       ("EOSSTT", "DISCONTINUED", "discontinued subjects")):
+                                       ("EOSSTT", "DISCONTINUED", "discontinued subjects (randomized)")):
             if column in db.table_columns(con, table) and column in db.table_columns(con, f"prev_{table}"):
+                # Discontinuations count randomized subjects only, as Key numbers and the subject
+                # flow do: a screen failure's EOSSTT is DISCONTINUED too.
+                only = _randomized_sql(con, table) if column == "EOSSTT" else "TRUE"
                 prev_n, cur_n = con.execute(
-                    f"""SELECT (SELECT count(*) FROM "prev_{table}" WHERE upper("{column}") = $v),
-                               (SELECT count(*) FROM "{table}" WHERE upper("{column}") = $v)""", {"v": value}
-                ).fetchone()
+                    f"""SELECT (SELECT count(*) FROM "prev_{table}" WHERE upper("{column}") = $v
+                                  AND {_randomized_sql(con, f"prev_{table}") if column == "EOSSTT" else "TRUE"}),
+                               (SELECT count(*) FROM "{table}" WHERE upper("{column}") = $v AND {only})""",
+                    {"v": value}).fetchone()
                 rows.append((domain, measure, prev_n, cur_n))
     out = pd.DataFrame(rows, columns=["domain", "measure", "previous", "current"])
     out["change"] = out["current"] - out["previous"].fillna(0)

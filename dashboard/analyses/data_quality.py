@@ -62,6 +62,15 @@ def blinding_decisions(con, spec: FilterSpec) -> pd.DataFrame:
     return db.run(con, "SELECT * FROM blinding_log ORDER BY domain, rule, \"column\"")
 
 
+def _provenance_display(frame: pd.DataFrame) -> pd.DataFrame:
+    """The provenance table as read on screen: the file hash shortened to its first 16 hex digits
+    (enough to tell files apart; the export and the packet keep all 64)."""
+    shown = frame.copy()
+    if "sha256" in shown:
+        shown["sha256"] = shown["sha256"].map(lambda v: f"{v[:16]}…" if isinstance(v, str) and len(v) > 16 else v)
+    return shown
+
+
 def register(add) -> None:
     from dashboard.tables import TableSpec
 
@@ -71,13 +80,14 @@ def register(add) -> None:
     add(TableSpec("findings_by_check", "Findings by check", "data_quality", findings_by_check, order=20))
     add(TableSpec("validation_findings", "All findings (traced to file, row and subject)", "data_quality",
                   validation_findings, order=30,
-                  definition="quarantined: the row is not loaded; flagged: the row is loaded and needs review "
+                  definition="Quarantined: the row is not loaded; flagged: the row is loaded and needs review "
                   "(missing or out-of-window visits)."))
     add(TableSpec("variable_derivations", "Variables derived at load", "data_quality", variable_derivations,
-                  order=35, definition="Resolution order per domain (data_contracts/resolution.py): the ADaM variable, "
-                  "its alias, the date part of its datetime twin, or a derivation from standard variables; a column "
-                  "that exists but is empty counts as absent. 'not available': no source in this extract."))
-    add(TableSpec("extract_provenance", "Extract provenance", "data_quality", extract_provenance, order=40))
+                  order=35, definition="Resolution order per domain: the ADaM variable, its alias, the date part of "
+                  "its datetime twin, or a derivation from standard variables; a column that exists but is empty "
+                  "counts as absent. 'not available': no source in this extract."))
+    add(TableSpec("extract_provenance", "Extract provenance", "data_quality", extract_provenance, order=40,
+                  display=_provenance_display))
     add(TableSpec("blinding_decisions", "Columns removed for blinding", "data_quality", blinding_decisions, order=50,
                   definition="Rules R1-R2 of dashboard/blinding.py: only allow-listed columns reach the blinded "
                   "database (the others are counted, not named); free text naming a treatment is masked."))

@@ -1104,14 +1104,14 @@ def register(add) -> None:
                   lab_shift_baseline_to_worst, display=_lab_shift_display, charts=(lab_shift_heatmap,), order=20,
                   definition="Baseline category vs the worst post-baseline category, separately in the high and low "
                   "directions (a subject with LOW and HIGH values counts in both). N = subjects with a baseline and a "
-                  "post-baseline value (clinical_reference §7). " + _CATEGORY_NOTE + " " + _RECORDS_NOTE))
+                  "post-baseline value (ICH E3 / E9). " + _CATEGORY_NOTE + " " + _RECORDS_NOTE))
     add(TableSpec("lab_shift_subjects", "Baseline vs highest and lowest post-baseline value, per subject", "labs",
                   lab_shift_subjects, display=_shift_subjects_display, charts=(lab_shift_plot,), order=25,
                   definition="One row per subject with a baseline and a post-baseline value; x ULN = value / ANRHI, "
                   "x LLN = value / ANRLO of the same record."))
     add(TableSpec("lab_ctcae_shift", "CTCAE v5.0 grade: baseline vs worst post-baseline", "labs", lab_ctcae_shift,
                   display=_ctcae_display, order=30,
-                  definition="CTCAE v5.0 lab grades (clinical_reference §5): ULN-multiple terms are unit-free; "
+                  definition="CTCAE v5.0 lab grades (CTCAE v5.0): ULN-multiple terms are unit-free; "
                   "haemoglobin in mmol/L converted to g/L; baseline graded against the ULN/LLN only, post-baseline "
                   "with the baseline criteria; worst = highest grade. N = subjects with a baseline and a post-baseline "
                   "value."))
@@ -1127,15 +1127,15 @@ def register(add) -> None:
                   display=_edish_subjects_display, charts=(edish_chart,), order=50,
                   definition="Peak post-baseline ALT / ULN (x) vs peak total bilirubin / ULN (y), possibly from "
                   "different draws; lines at 3x and 2x ULN; ALT >= 3x ULN is elevated (FDA), bilirubin exactly 2x ULN "
-                  "is not (clinical_reference §6)."))
+                  "is not (FDA DILI guidance 2009)."))
     add(TableSpec("edish_quadrants", "eDISH quadrants by arm", "labs", edish_quadrants, display=_quadrant_display,
-                  order=55, definition="Subjects per eDISH quadrant (dashboard.liver.hys_law_quadrant). N = subjects "
+                  order=55, definition="Subjects per eDISH quadrant (peak ALT >= 3x ULN, peak bilirubin > 2x ULN). N = subjects "
                   "with post-baseline ALT and bilirubin."))
     add(TableSpec("hys_law_candidates", "Potential Hy's law cases", "labs", hys_law_candidates, display=_hys_display,
                   order=60,
                   definition="ALT or AST >= 3x ULN (option: > 3x) and total bilirubin > 2x ULN on the same draw or "
                   "within the window (default 30 days, either order), with ALP < 2x ULN for potential Hy's law (FDA DILI guidance 2009, "
-                  "clinical_reference §6); pairs with ALP >= 2x ULN or no ALP are listed and labelled."))
+                  "FDA DILI guidance 2009); pairs with ALP >= 2x ULN or no ALP are listed and labelled."))
     add(TableSpec("lab_abnormal_listing", "Listing of abnormal lab values", "labs", lab_abnormal_listing,
                   display=_listing_display, order=70,
                   definition="Post-baseline values outside the reference range or of CTCAE grade >= 3; End of Treatment "

@@ -9,7 +9,8 @@ from __future__ import annotations
 import pandas as pd
 
 from dashboard import db
-from dashboard.filters import FilterSpec
+from dashboard.blinding import POOLED_ARM
+from dashboard.filters import TOTAL_ARM, FilterSpec
 
 
 #: The analyses the overview reads, by registered name: (module, function).
@@ -73,10 +74,32 @@ def key_numbers(con, spec: FilterSpec) -> pd.DataFrame:
     return out[["metric", "label", "arm", "n", "N", "pct", "source"]]
 
 
-def attention_items(con, spec: FilterSpec) -> pd.DataFrame:
-    """What needs the board's or data manager's attention, pooled over arms.
+def key_number_sources(frame: pd.DataFrame | None, chosen: pd.DataFrame) -> list[str]:
+    """The registered tables behind the chosen rows of the displayed Key numbers (column "Subjects")."""
+    if frame is None or chosen is None or chosen.empty or "Subjects" not in chosen:
+        return []
+    wanted = set(chosen["Subjects"])
+    return list(dict.fromkeys(frame.loc[frame["label"].isin(wanted), "source"]))
 
-    Returns ``topic``, ``item``, ``count``, ``page`` (where to look). Counts only, never by arm.
+
+def _by_arm(frame: pd.DataFrame | None, subjects: bool = True) -> str:
+    """``"Placebo 1 · UC-MSC 2"``: subjects (or rows) per arm of a by-arm frame; empty when the
+    frame is pooled (the blinded role) or has no ``arm``."""
+    if frame is None or frame.empty or "arm" not in frame:
+        return ""
+    arms = [a for a in dict.fromkeys(frame["arm"].dropna().astype(str)) if a not in (POOLED_ARM, TOTAL_ARM)]
+    if not arms:
+        return ""
+    count = (lambda sub: sub["usubjid"].nunique()) if subjects and "usubjid" in frame else len
+    return " · ".join(f"{arm} {int(count(frame[frame['arm'] == arm]))}" for arm in arms)
+
+
+def attention_items(con, spec: FilterSpec) -> pd.DataFrame:
+    """What needs the board's or data manager's attention.
+
+    Returns ``topic``, ``item``, ``count``, ``page`` (where to look) and ``by_arm`` (the count per
+    arm, e.g. "Placebo 1 · UC-MSC 2"; empty in the blinded role, where results are pooled, and for
+    data-quality items, which are not by arm).
     """
     items = []
     q = db.run(con, "SELECT sum(rows_quarantined) AS q FROM domain_counts")["q"].iloc[0] or 0
@@ -86,18 +109,18 @@ def attention_items(con, spec: FilterSpec) -> pd.DataFrame:
                      "count(*) FILTER (WHERE list_contains($c, \"check\")) AS x FROM findings WHERE action = 'flagged'",
                      {"c": list(CHECKS)})
     if q:
-        items.append(("Data quality", "Rows quarantined (not loaded)", int(q), "Data quality"))
+        items.append(("Data quality", "Rows quarantined (not loaded)", int(q), "Data quality", ""))
     if flagged["n"].iloc[0]:
         items.append(("Data quality", "Records flagged (loaded; a value mapped or missing, or a visit missing or "
-                      "out of window)", int(flagged["n"].iloc[0]), "Data quality"))
+                      "out of window)", int(flagged["n"].iloc[0]), "Data quality", ""))
     if flagged["x"].iloc[0]:
         items.append(("Data quality", "Records contradicting another domain (e.g. fatal AE, ADSL alive)",
-                      int(flagged["x"].iloc[0]), "Data quality"))
+                      int(flagged["x"].iloc[0]), "Data quality", ""))
     items += _quarantined_safety_records(con)
     items += _not_available(con)
     sae = _table("ae_serious_listing", con, spec)
     if sae is not None and len(sae):
-        items.append(("Safety", "Serious adverse events", int(len(sae)), "Adverse events"))
+        items.append(("Safety", "Serious adverse events", int(len(sae)), "Adverse events", _by_arm(sae, subjects=False)))
     ae = _table("ae_overview", con, spec)
     if ae is not None:
         total = ae[ae["arm"] == ae["arm"].iloc[-1]] if len(ae) else ae
@@ -105,22 +128,41 @@ def attention_items(con, spec: FilterSpec) -> pd.DataFrame:
                           ("teae_leading_to_discontinuation", "Subjects with a TEAE leading to discontinuation")):
             n = int(total.loc[total["category"] == key, "n"].sum())
             if n:
-                items.append(("Safety", text, n, "Adverse events"))
+                rows = ae[(ae["category"] == key) & (ae["n"] > 0)]
+                by_arm = " · ".join(f"{a} {int(k)}" for a, k in zip(rows["arm"], rows["n"])
+                                    if a not in (POOLED_ARM, TOTAL_ARM))
+                items.append(("Safety", text, n, "Adverse events", by_arm))
     kid = _table("kidney_events_by_subject", con, spec)
     if kid is not None and len(kid):
         for event, text in (("egfr_decline_40_confirmed", "Subjects with a confirmed eGFR decline >= 40%"),
                             ("egfr_decline_30", "Subjects with an eGFR decline >= 30%"),
                             ("aki_stage_1", "Subjects with AKI (KDIGO)")):
-            n = int(kid.loc[kid["event"] == event, "usubjid"].nunique())
+            rows = kid[kid["event"] == event]
+            n = int(rows["usubjid"].nunique())
             if n:
-                items.append(("Renal", text, n, "Renal function"))
+                items.append(("Renal", text, n, "Renal function", _by_arm(rows)))
     hy = _table("hys_law_candidates", con, spec)
     if hy is not None and len(hy):
-        items.append(("Liver", "Potential Hy's law cases", int(hy["usubjid"].nunique()), "Lab shifts & liver"))
+        # Only the cases the table classifies as potential Hy's law are counted as such; ALT/AST
+        # with bilirubin elevated for another reason (cholestatic, no ALP) is its own line.
+        potential = hy[hy["potential_hys_law"].fillna(False).astype(bool)]
+        other = hy[~hy["usubjid"].isin(potential["usubjid"])]
+        if len(potential):
+            items.append(("Liver", "Potential Hy's law cases", int(potential["usubjid"].nunique()),
+                          "Lab shifts & liver", _by_arm(potential)))
+        if len(other):
+            items.append(("Liver", "ALT/AST and bilirubin elevated, not potential Hy's law (e.g. cholestatic)",
+                          int(other["usubjid"].nunique()), "Lab shifts & liver", _by_arm(other)))
     dev = _table("infusion_deviations", con, spec)
     if dev is not None and len(dev):
-        items.append(("Exposure", "Missed or delayed infusions", int(len(dev)), "Exposure"))
-    return pd.DataFrame(items, columns=["topic", "item", "count", "page"])
+        items.append(("Exposure", "Missed or delayed infusions", int(len(dev)), "Exposure", _by_arm(dev, subjects=False)))
+    return pd.DataFrame(items, columns=["topic", "item", "count", "page", "by_arm"])
+
+
+def _attention_display(frame: pd.DataFrame) -> pd.DataFrame:
+    """The attention list as read: the by-arm column only when there is something by arm."""
+    shown = frame.rename(columns={"by_arm": "By arm"})
+    return shown.drop(columns="By arm") if (shown["By arm"] == "").all() else shown
 
 
 #: Domains whose records are safety records (an AE, a death, a lab value).
@@ -138,7 +180,7 @@ def _quarantined_safety_records(con) -> list[tuple]:
         return u if isinstance(u, str) and u not in ("", "nan", "None") else "missing"
 
     return [("Data quality", f"Quarantined {SAFETY_DOMAINS[r.domain]}: {r.file} row {r.row} "
-             f"(USUBJID {subject(r.usubjid)}): {r.checks}", 1, "Data quality") for r in rows.itertuples(index=False)]
+             f"(USUBJID {subject(r.usubjid)}): {r.checks}", 1, "Data quality", "") for r in rows.itertuples(index=False)]
 
 
 def _not_available(con) -> list[tuple]:
@@ -146,7 +188,7 @@ def _not_available(con) -> list[tuple]:
     if not db.table_exists(con, "derivations"):
         return []
     rows = db.run(con, "SELECT message FROM derivations WHERE status = 'not available' ORDER BY domain, variable")
-    return [("Data quality", m, None, "Data quality") for m in rows["message"]]
+    return [("Data quality", m, None, "Data quality", "") for m in rows["message"]]
 
 
 def register(add) -> None:
@@ -154,7 +196,9 @@ def register(add) -> None:
     from dashboard.tables import TableSpec
 
     add(TableSpec("key_numbers", "Key numbers", "overview", key_numbers, display=n_pct_table("label", "Subjects"), order=10,
-                  definition="From the registered tables subject_flow, ae_overview and kidney_events; "
-                  "% of the arm's randomized (flow) or safety (AE, renal) subjects."))
+                  definition="The same numbers as Enrollment & disposition, Adverse events and Renal function. Subject "
+                  "counts are % of the arm's randomized subjects; AE and renal rows show n/N (%) of the arm's safety "
+                  "population (N can differ from the header's randomized N)."))
     add(TableSpec("attention_items", "What needs attention", "overview", attention_items, order=20,
-                  definition="Pooled counts; open the named page for details."))
+                  display=_attention_display,
+                  definition="Open the named page for the subjects behind each count."))

@@ -249,7 +249,7 @@ def renal_parameters(con, spec: FilterSpec) -> pd.DataFrame:
         if not present:
             source = ""
         elif code == "EGFR" and _egfr_derived(con):
-            source = "derived by the dashboard from serum creatinine (CKD-EPI 2021, race-free; clinical_reference §1)"
+            source = "derived by the dashboard from serum creatinine (CKD-EPI 2021 creatinine equation, race-free)"
         else:
             source = "supplied by the extract"
         rows.append({
@@ -1136,12 +1136,12 @@ def register(add) -> None:
                   definition="Scheduled visits as windowed in the extract (AVISIT/AVISITN); one value per subject "
                              "and visit (closest to the target day). Mean (SD), median [Q1, Q3]; change from "
                              "baseline mean with 95% t-CI (none at baseline). UACR and 24-h protein: geometric "
-                             "mean and geometric-mean ratio to baseline with 95% CI (clinical_reference §4). "
+                             "mean and geometric-mean ratio to baseline with 95% CI (log-normal summary). "
                              "Values in the extract's unit."))
     add(TableSpec("egfr_slope_summary", "eGFR slope by arm (mL/min/1.73 m2 per year)", "renal", egfr_slope_summary,
                   display=_slope_summary_display, order=20,
                   definition="Per-subject OLS slope of eGFR on time (t = days/365.25) over the baseline and every "
-                             "post-baseline value (total slope; clinical_reference §3), summarized by arm with a "
+                             "post-baseline value (total slope; KDIGO 2012; Levey et al., AJKD 2020 (eGFR slope)), summarized by arm with a "
                              "95% t-CI. A display slope: inference uses a mixed model."))
     add(TableSpec("egfr_slope_difference", "eGFR slope: difference between arms", "renal", egfr_slope_difference,
                   display=_slope_difference_display, roles=UNBLINDED_ONLY, order=21,
@@ -1155,7 +1155,7 @@ def register(add) -> None:
                   definition="Subjects with the endpoint / subjects with a baseline and >=1 post-baseline value of "
                              "the parameter (n/N, %), with the median study day of first occurrence. eGFR decline "
                              "from baseline (any value, or confirmed by a value >=28 days later with none failing "
-                             "in between; clinical_reference §3), creatinine doubling, KDIGO AKI by creatinine "
+                             "in between; KDIGO 2012; Levey et al., AJKD 2020 (eGFR slope)), creatinine doubling, KDIGO AKI by creatinine "
                              "criteria (stage k = reached stage k or higher), eGFR <15. Column headers give the "
                              "population N."))
     add(TableSpec("kidney_events_by_subject", "Kidney endpoints: subjects and first dates", "renal",
@@ -1166,7 +1166,7 @@ def register(add) -> None:
     add(TableSpec("kdigo_shift", "KDIGO G and A category shift", "renal", kdigo_shift, display=_kdigo_shift_display,
                   order=40,
                   definition="Baseline KDIGO category vs last on study and vs worst after baseline, n (%) of "
-                             "subjects with a baseline and >=1 post-baseline value (clinical_reference §2; UACR "
+                             "subjects with a baseline and >=1 post-baseline value (KDIGO 2012; UACR "
                              "in mg/g)."))
     add(TableSpec("kdigo_risk_shift", "KDIGO risk category shift", "renal", kdigo_risk_shift,
                   display=_risk_shift_display, order=41,

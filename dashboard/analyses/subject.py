@@ -28,6 +28,41 @@ def subject_demographics(con, usubjid: str) -> pd.DataFrame:
                          "value": [("" if pd.isna(row[c]) else str(row[c])) for c in frame.columns if c not in _HIDDEN]})
 
 
+def subject_summary(con, usubjid: str, blinded: bool) -> str:
+    """One line for the top of the profile: age, sex, arm (unblinded role only), randomization,
+    first and last dose, study status; an item the extract lacks says so."""
+    frame = db.run(con, "SELECT * FROM subjects WHERE usubjid = $u", {"u": usubjid})
+    if frame.empty:
+        return f"{usubjid}: not in ADSL."
+    s = frame.iloc[0]
+    adsl = db.run(con, "SELECT * FROM adsl WHERE USUBJID = $u", {"u": usubjid}).iloc[0]
+
+    def date(col):
+        value = adsl.get(col)
+        return "not in this extract" if col not in adsl.index else ("not recorded" if pd.isna(value) else str(value)[:10])
+
+    parts = [f"{'unknown age' if pd.isna(s['age']) else f'{int(s.age)} years'}",
+             "sex not recorded" if pd.isna(s["sex"]) else f"sex {s.sex}"]
+    if not blinded:
+        parts.append(f"arm {s.arm}")
+    parts += [f"randomized {date('RANDDT')}", f"first dose {date('TRTSDT')}", f"last dose {date('TRTEDT')}",
+              f"status {str(s.eosstt).lower()}" + (f" ({s.dcsreas})" if pd.notna(s.dcsreas) and s.dcsreas else "")]
+    return " · ".join(parts)
+
+
+def subject_dosing_days(con, usubjid: str) -> pd.DataFrame:
+    """Study days of the subject's study-drug administrations (``ADY``; day 1 = first dose), for the
+    dosing markers on the lab chart. Empty when ADEX or its dates are absent."""
+    if not (db.table_exists(con, "adex") and "ASTDT" in db.table_columns(con, "adex")
+            and "TRTSDT" in db.table_columns(con, "adsl")):
+        return pd.DataFrame({"ADY": []})
+    return db.run(con, """SELECT DISTINCT date_diff('day', s.TRTSDT, x.ASTDT)
+                                 + CASE WHEN x.ASTDT >= s.TRTSDT THEN 1 ELSE 0 END AS ADY
+                          FROM adex x JOIN adsl s USING (USUBJID)
+                          WHERE x.USUBJID = $u AND x.ASTDT IS NOT NULL AND s.TRTSDT IS NOT NULL ORDER BY 1""",
+                  {"u": usubjid})
+
+
 def subject_adverse_events(con, usubjid: str) -> pd.DataFrame:
     """The subject's adverse events with start/end study day relative to first dose."""
     if not db.table_exists(con, "adae"):
@@ -43,10 +78,16 @@ def subject_adverse_events(con, usubjid: str) -> pd.DataFrame:
 
 
 def subject_exposure(con, usubjid: str) -> pd.DataFrame:
+    """The subject's study-drug records (ADEX): number, treatment, dose, route, dates, study day,
+    given or not; the columns the extract has, in that order."""
     if not db.table_exists(con, "adex"):
         return pd.DataFrame()
-    return db.run(con, "SELECT * EXCLUDE (SRC_FILE, SRC_ROW) FROM adex WHERE USUBJID = $u ORDER BY ALL",
-                  {"u": usubjid})
+    cols = db.table_columns(con, "adex")
+    want = [c for c in ("EXSEQ", "EXTRT", "EXDOSE", "EXDOSU", "EXROUTE", "ASTDT", "AENDT", "ASTDY", "EXOCCUR",
+                        "EXREASND") if c in cols] or [c for c in cols if c not in _HIDDEN]
+    order = "EXSEQ" if "EXSEQ" in cols else ("ASTDT" if "ASTDT" in cols else "1")
+    return db.run(con, f"SELECT {', '.join(chr(34) + c + chr(34) for c in want)} FROM adex WHERE USUBJID = $u "
+                       f"ORDER BY {order}", {"u": usubjid})
 
 
 def subject_labs(con, usubjid: str) -> pd.DataFrame:

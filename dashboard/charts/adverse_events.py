@@ -98,7 +98,7 @@ def ae_explorer_chart(frame: pd.DataFrame, sort: str = "total", max_terms: int =
         tooltip=[alt.Tooltip("pt:N", title="Preferred term"), alt.Tooltip("arm:N", title="Arm"),
                  alt.Tooltip("n:Q", title="n"), alt.Tooltip("N:Q", title="N"),
                  alt.Tooltip("pct:Q", format=".1f", title="%")],
-    ).properties(width=360, height=height, title="Incidence")
+    ).properties(width=EXPLORER_PANEL_PX, height=height, title="Incidence")
     tooltip = [alt.Tooltip("pt:N", title="Preferred term"), alt.Tooltip("arm:N", title="Arm"),
                alt.Tooltip("n:Q", title="n (arm)"), alt.Tooltip("N:Q", title="N (arm)"),
                alt.Tooltip("control_arm:N", title="Control"), alt.Tooltip("n_control:Q", title="n (control)"),
@@ -109,16 +109,20 @@ def ae_explorer_chart(frame: pd.DataFrame, sort: str = "total", max_terms: int =
     offset = alt.YOffset("arm:N", sort=active_arms) if len(active_arms) > 1 else alt.Undefined
     base = alt.Chart(rd).encode(y=y_forest, yOffset=offset, color=color)
     bars = base.mark_rule(strokeWidth=3).encode(x=alt.X("rd_lower:Q", title="Risk difference vs "
-                                                        + str(rd["control_arm"].iloc[0]) + " (% points, 95% CI)"),
+                                                        + str(rd["control_arm"].iloc[0]) + " (% points)"),
                                                 x2="rd_upper:Q", tooltip=tooltip)
     points = base.mark_point(filled=True, size=120, shape="diamond").encode(x="rd:Q", tooltip=tooltip)
     zero = alt.Chart(pd.DataFrame({"x": [0.0]})).mark_rule(strokeDash=[6, 4], color="#4D4D4D").encode(x="x:Q")
     forest = alt.layer(zero, bars, points).properties(
-        width=360, height=height, title="Risk difference (Miettinen-Nurminen 95% CI)")
+        width=EXPLORER_PANEL_PX, height=height, title=alt.TitleParams(["Risk difference", "(Miettinen-Nurminen 95% CI)"]))
     chart = alt.hconcat(dots, forest).resolve_scale(y="shared").properties(
         title=f"AE explorer ({_limit_note(len(top), len(order))}, sorted by "
               f"{'total incidence' if sort == 'total' else 'risk difference'})")
     return _configure(chart)
+
+
+#: Width of each AE-explorer panel: both panels and the term labels fit a 1280-px screen.
+EXPLORER_PANEL_PX = 250
 
 
 def _configure(chart):
@@ -130,42 +134,74 @@ def _configure(chart):
             .configure_view(strokeWidth=0))
 
 
+#: The timeline starts at most this many days before the first dose; earlier onsets are drawn at
+#: the left edge (and counted in the title), so one old pre-treatment AE cannot squash the axis.
+TIMELINE_EARLIEST_DAY = -30
+TIMELINE_ROW_PX = 24
+#: Plot width of each arm's panel (a faceted chart cannot take the container's width); with the
+#: subject labels it fits a 1280-px screen.
+TIMELINE_FACET_PX = 600
+
+
 def ae_timeline_chart(frame: pd.DataFrame) -> alt.Chart:
     """One row per subject: AE bars from onset to end (ongoing to the data cut) coloured by
-    severity, SAEs marked with a red triangle, infusions as black ticks; x = days since first
-    infusion. Input: ``ae_timeline``."""
+    severity, SAEs marked with a red triangle, study-drug administrations as black ticks; x = days
+    since the first dose. Unblinded, one panel per arm, labelled. Input: ``ae_timeline``."""
     if frame.empty:
         return empty_chart("No adverse events in this selection")
     subjects = list(dict.fromkeys(frame["usubjid"]))
-    frame = frame.assign(astdt=frame["astdt"].astype(str), aendt=frame["aendt"].astype(str))  # dates -> JSON text
-    ae = frame[(frame["kind"] == "AE") & frame["start_day"].notna()].copy()
-    ae["end_plot"] = ae["end_day"].fillna(ae["start_day"]) + 0.9  # a one-day AE still shows as a bar
-    inf = frame[frame["kind"] == "Infusion"]
-    y = alt.Y("usubjid:N", sort=subjects, title=None, axis=alt.Axis(labelLimit=240))
+    data = frame.assign(astdt=frame["astdt"].astype(str), aendt=frame["aendt"].astype(str))  # dates -> JSON text
+    data["end_plot"] = data["end_day"].fillna(data["start_day"]) + 0.9  # a one-day AE still shows as a bar
+    for col in data.columns:  # missing text as empty text (an infusion row has no severity), never NaN
+        if not (pd.api.types.is_numeric_dtype(data[col]) or pd.api.types.is_bool_dtype(data[col])):
+            data[col] = data[col].astype(object).where(data[col].notna(), "").astype(str)
+    ae = data[(data["kind"] == "AE") & data["start_day"].notna()]
     levels = [s for s in SEVERITY_COLORS if s in set(ae["severity"])] or list(SEVERITY_COLORS)
+    by_arm = bool(set(data["arm"].dropna()) - {POOLED_ARM})
     tooltip = [alt.Tooltip("usubjid:N", title="Subject"), alt.Tooltip("pt:N", title="Preferred term"),
                alt.Tooltip("severity:N", title="Severity"), alt.Tooltip("serious:N", title="Serious"),
                alt.Tooltip("start_day:Q", title="Start (day)"), alt.Tooltip("end_day:Q", title="End (day)"),
                alt.Tooltip("ongoing:N", title="Ongoing")]
-    if set(frame["arm"].dropna()) - {POOLED_ARM}:
+    if by_arm:
         tooltip.insert(1, alt.Tooltip("arm:N", title="Arm"))
-    bars = alt.Chart(ae).mark_bar(height=10, opacity=0.85).encode(
-        y=y, x=alt.X("start_day:Q", title="Days since first infusion"), x2="end_plot:Q",
+    lo = max(float(data["start_day"].min()), TIMELINE_EARLIEST_DAY)
+    early = int((ae["start_day"] < TIMELINE_EARLIEST_DAY).sum())
+    x_scale = alt.Scale(domainMin=lo, clamp=True, nice=False)
+    y = alt.Y("usubjid:N", sort=subjects, title=None, axis=alt.Axis(labelLimit=240))
+    base = alt.Chart(data)
+    bars = base.transform_filter("datum.kind == 'AE' && isValid(datum.start_day)").mark_bar(
+        height=TIMELINE_ROW_PX - 8, opacity=0.9).encode(
+        y=y, x=alt.X("start_day:Q", title="Days since first dose (day 1)", scale=x_scale), x2="end_plot:Q",
         color=alt.Color("severity:N", title="Severity", sort=levels,
                         scale=alt.Scale(domain=levels, range=[SEVERITY_COLORS[s] for s in levels]),
                         legend=alt.Legend(orient="top")),
         tooltip=tooltip)
-    sae = alt.Chart(ae[ae["serious"] == "Y"]).mark_point(shape="triangle-down", filled=True, size=160,
-                                                         color="#B00020").encode(y=y, x="start_day:Q", tooltip=tooltip)
-    ticks = alt.Chart(inf).mark_tick(color="black", thickness=2, size=16).encode(
+    sae = base.transform_filter("datum.kind == 'AE' && datum.serious == 'Y' && isValid(datum.start_day)").mark_point(
+        shape="triangle-down", filled=True, size=180, color="#B00020").encode(y=y, x="start_day:Q", tooltip=tooltip)
+    ticks = base.transform_filter("datum.kind == 'Infusion'").mark_tick(color="black", thickness=2,
+                                                                         size=TIMELINE_ROW_PX - 4).encode(
         y=y, x="start_day:Q", tooltip=[alt.Tooltip("usubjid:N", title="Subject"),
-                                       alt.Tooltip("start_day:Q", title="Infusion (day)"),
+                                       alt.Tooltip("start_day:Q", title="Study drug given (day)"),
                                        alt.Tooltip("astdt:N", title="Date")])
-    undated = int(((frame["kind"] == "AE") & frame["start_day"].isna()).sum())
-    note = f"; {undated} AE{'s' if undated != 1 else ''} without onset date not drawn" if undated else ""
-    chart = alt.layer(bars, ticks, sae).properties(
-        title=f"AE timeline (bars: AEs by severity; red triangle: SAE; black tick: infusion{note})")
-    return projector(chart, height=max(120, 18 * len(subjects)))
+    undated = int(((data["kind"] == "AE") & data["start_day"].isna()).sum())
+    notes = [f"{undated} AE{'s' if undated != 1 else ''} without onset date not drawn"] if undated else []
+    if early:
+        notes.append(f"{early} AE{'s' if early != 1 else ''} starting before day {TIMELINE_EARLIEST_DAY} drawn at "
+                     "the left edge")
+    title = alt.TitleParams("AE timeline (bars: AEs by severity; red triangle: SAE; black tick: study drug given)",
+                            subtitle=notes or alt.Undefined, subtitleFontSize=FONT_SIZE)
+    layer = alt.layer(bars, ticks, sae)
+    if not by_arm:
+        return projector(layer.properties(title=title), height=alt.Step(TIMELINE_ROW_PX))
+    layer = layer.properties(width=TIMELINE_FACET_PX, height=alt.Step(TIMELINE_ROW_PX))
+    arms = list(dict.fromkeys(data.sort_values("arm_order")["arm"])) if "arm_order" in data else \
+        list(dict.fromkeys(data["arm"]))
+    chart = layer.facet(row=alt.Row("arm:N", sort=arms, title=None,
+                                    header=alt.Header(labelAngle=0, labelAlign="left", labelAnchor="start",
+                                                      labelOrient="top", labelFontSize=FONT_SIZE + 2,
+                                                      labelFontWeight="bold"))
+                        ).resolve_scale(y="independent").properties(title=title)
+    return _configure(chart)
 
 
 def ae_cumulative_incidence_chart(frame: pd.DataFrame, endpoint: str = "first_sae") -> alt.Chart:

@@ -14,7 +14,9 @@ from dashboard.filters import TOTAL_ARM
 
 OKABE_ITO = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000"]
 NEUTRAL = "#4D4D4D"
-SEVERITY_COLORS = {"MILD": "#56B4E9", "MODERATE": "#E69F00", "SEVERE": "#D55E00", "Missing": "#999999"}
+#: Severity: light blue, orange, dark wine (Tol), grey: distinct in hue and in lightness, so
+#: MODERATE and SEVERE stay apart for colour-blind readers and in greyscale.
+SEVERITY_COLORS = {"MILD": "#56B4E9", "MODERATE": "#E69F00", "SEVERE": "#882255", "Missing": "#999999"}
 FONT_SIZE = 16
 TITLE_SIZE = 20
 

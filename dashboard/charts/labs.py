@@ -51,8 +51,10 @@ def _configure(chart) -> alt.Chart:
 def lab_shift_heatmap(frame: pd.DataFrame) -> alt.Chart:
     """Baseline (rows) x worst post-baseline (columns) category, one panel per arm and direction.
 
-    Cells show n and % of N; only shifts (off-diagonal cells) are coloured, so a drift in one
-    arm stands out. The MISSING row and column are drawn only when they hold subjects.
+    Cells show n and % of N; only shifts (off-diagonal cells) are coloured, worsening (NORMAL to
+    LOW/HIGH, or across the range) in oranges and improvement (LOW/HIGH to NORMAL) in blues, so a
+    drift in one arm stands out and the two never look alike. A shift from or to MISSING stays
+    uncoloured. The MISSING row and column are drawn only when they hold subjects.
     """
     reason = _one_param(frame, "shift data")
     if reason:
@@ -64,6 +66,10 @@ def lab_shift_heatmap(frame: pd.DataFrame) -> alt.Chart:
     data["direction"] = data["direction"].map({"high": "Worst high", "low": "Worst low"})
     data["label"] = [f"{n}" if n == 0 else f"{n}\n{p:.1f}%" for n, p in zip(data["n"], data["pct"].fillna(0))]
     data["shift_pct"] = data["pct"].where(data["baseline"] != data["post_baseline"])
+    known = data["baseline"].ne("MISSING") & data["post_baseline"].ne("MISSING")
+    # One diverging scale: worsening positive (orange), improvement negative (blue).
+    data["signed_pct"] = data["shift_pct"].where(known & data["post_baseline"].ne("NORMAL"),
+                                                 -data["shift_pct"].where(known & data["post_baseline"].eq("NORMAL")))
     top = float(np.nanmax([data["shift_pct"].max(), 10.0]))
     arms = list(dict.fromkeys(data["arm"]))
     base = alt.Chart(data).encode(
@@ -75,12 +81,14 @@ def lab_shift_heatmap(frame: pd.DataFrame) -> alt.Chart:
     blank = base.mark_rect(color="white", stroke="#DDDDDD", strokeWidth=1).encode(tooltip=tips)
     same = base.transform_filter("datum.baseline == datum.post_baseline").mark_rect(
         color="#EEEEEE", stroke="white", strokeWidth=2).encode(tooltip=tips)
-    shifted = base.transform_filter("datum.baseline != datum.post_baseline && datum.n > 0").mark_rect(
+    shifted = base.transform_filter("isValid(datum.signed_pct) && datum.n > 0").mark_rect(
         stroke="white", strokeWidth=2).encode(
-        color=alt.Color("shift_pct:Q", title="% shifted", scale=alt.Scale(scheme="oranges", domain=[0, top])),
+        color=alt.Color("signed_pct:Q", title=["% of N", "orange: worse", "blue: better"],
+                        scale=alt.Scale(scheme="blueorange", domain=[-top, top], domainMid=0),
+                        legend=alt.Legend(labelExpr="abs(datum.value) + '%'")),
         tooltip=tips)
     text = base.mark_text(fontSize=FONT_SIZE, lineBreak="\n").encode(
-        text="label:N", color=alt.condition(f"datum.shift_pct > {top * 0.6}", alt.value("white"), alt.value("black")))
+        text="label:N", color=alt.condition(f"abs(datum.signed_pct) > {top * 0.6}", alt.value("white"), alt.value("black")))
     chart = alt.layer(blank, same, shifted, text).properties(width=80 * len(levels), height=62 * len(levels)).facet(
         row=alt.Row("direction:N", title=None, sort=["Worst high", "Worst low"]),
         column=alt.Column("arm:N", title=None, sort=arms))
@@ -173,12 +181,21 @@ def lab_box_chart(frame: pd.DataFrame) -> alt.Chart:
     layers = []
     ranges = data[["anrlo", "anrhi"]].dropna(how="all")
     range_note = ""
-    if len(ranges):
-        lo, hi = ranges.value_counts(dropna=False).index[0]
+    distinct = ranges.drop_duplicates()
+    if len(distinct) == 1:
+        lo, hi = distinct.iloc[0]
         band = pd.DataFrame({"lo": [lo if pd.notna(lo) else data["aval"].min()],
                              "hi": [hi if pd.notna(hi) else data["aval"].max()]})
         layers.append(alt.Chart(band).mark_rect(color=RANGE_FILL, opacity=0.12).encode(y="lo:Q", y2="hi:Q"))
         range_note = f" (shaded: normal range {'' if pd.isna(lo) else f'{lo:g}'} to {'' if pd.isna(hi) else f'{hi:g}'})"
+    elif len(distinct) > 1:
+        # Ranges differ between subjects (e.g. sex-specific): one shaded band would be wrong for
+        # some of them, so none is drawn and the spread of limits is named instead.
+        def span(col):
+            v = distinct[col].dropna()
+            return "" if v.empty else (f"{v.min():g}" if v.min() == v.max() else f"{v.min():g}-{v.max():g}")
+        range_note = (f" (normal ranges differ between subjects, e.g. by sex: lower limit {span('anrlo')}, "
+                      f"upper limit {span('anrhi')}; not shaded)")
     tips = [alt.Tooltip("visit:N", title="Visit"), alt.Tooltip("arm:N", title="Arm"), alt.Tooltip("n:Q"),
             alt.Tooltip("median:Q", format=".2f", title="Median"), alt.Tooltip("q1:Q", format=".2f", title="Q1"),
             alt.Tooltip("q3:Q", format=".2f", title="Q3")]
@@ -196,7 +213,8 @@ def lab_box_chart(frame: pd.DataFrame) -> alt.Chart:
         tooltip=[alt.Tooltip("usubjid:N", title="Subject"), alt.Tooltip("arm:N", title="Arm"),
                  alt.Tooltip("visit:N", title="Visit"), alt.Tooltip("date:N", title="Date"),
                  alt.Tooltip("aval:Q", title=f"Value ({unit})")]).add_params(sel))
-    title = f"{data['param'].iloc[0]} by visit{range_note}; points: outliers (click to open the subject)"
+    title = alt.TitleParams(f"{data['param'].iloc[0]} by visit; points: outliers (click to open the subject)",
+                            subtitle=range_note.strip(" ()") or alt.Undefined, subtitleFontSize=FONT_SIZE)
     return projector(alt.layer(*layers).properties(title=title), height=560)
 
 

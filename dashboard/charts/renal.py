@@ -1,4 +1,4 @@
-"""Renal charts: mean trajectories with n at risk, spaghetti, waterfall, KDIGO heat map, endpoints, slopes.
+"""Renal charts: mean trajectories with the n behind each point, spaghetti, waterfall, KDIGO heat map, endpoints, slopes.
 
 Each function takes the tidy frame of one registered table (``dashboard.analyses.renal``) and
 returns an Altair chart sized and lettered for a projector. Column names are read from the
@@ -17,8 +17,10 @@ import pandas as pd
 from dashboard.charts.common import FONT_SIZE, TITLE_SIZE, arm_color, empty_chart, projector
 from dashboard.filters import TOTAL_ARM
 
-#: KDIGO heat-map colours (green / yellow / orange / red), in risk order.
-KDIGO_RISK_COLORS = {"low": "#1A9850", "moderately increased": "#FEE08B", "high": "#FC8D59", "very high": "#D73027"}
+#: KDIGO heat-map colours in risk order: one sequential ramp (light yellow to dark red, ColorBrewer
+#: YlOrRd) whose lightness falls with risk, so it reads for colour-blind viewers and in greyscale
+#: (the KDIGO chart's own green-to-red cannot be told apart by red-green colour-blind readers).
+KDIGO_RISK_COLORS = {"low": "#FFFFCC", "moderately increased": "#FECC5C", "high": "#F03B20", "very high": "#7A0016"}
 LOG_PARAMS = ("UACR", "UPROT24")
 PARAM_LABELS = {"EGFR": "eGFR", "CREAT": "Serum creatinine", "UACR": "UACR", "UPROT24": "24-h urine protein"}
 #: eGFR decline thresholds drawn on the eGFR waterfall (clinical_reference §3).
@@ -55,7 +57,7 @@ def _label(frame: pd.DataFrame, param: str) -> str:
 
 
 # ---------------------------------------------------------------------------------------------
-# mean +/- 95% CI over visits, with n at risk under the x-axis
+# mean +/- 95% CI over visits, with the n behind each point under the x-axis
 # ---------------------------------------------------------------------------------------------
 def mean_over_visits(frame: pd.DataFrame, param: str = "EGFR", measure: str = "absolute",
                      width: int | str = "container") -> alt.Chart:
@@ -109,10 +111,12 @@ def mean_over_visits(frame: pd.DataFrame, param: str = "EGFR", measure: str = "a
     if ref is not None:
         layers.insert(0, alt.Chart(pd.DataFrame({"ref": [ref]})).mark_rule(color="#555555", strokeDash=[6, 4])
                       .encode(y="ref:Q"))
-    # n at risk: one text row per arm under the x-axis labels, in the same view so the numbers
-    # sit exactly under their visit (a concatenated chart cannot stretch to the page width).
+    # n with a value: one text row per arm under the x-axis labels, in the same view so the
+    # numbers sit exactly under their visit (a concatenated chart cannot stretch to the page
+    # width). Rotated labels reach down by about half their length ("End of Treatment").
     height = 340
-    first_row = height + (78 if len(visits) > 8 else 52)
+    longest = max((len(str(v)) for v in visits), default=0)
+    first_row = height + (52 + max(26, int(longest * FONT_SIZE * 0.3)) if len(visits) > 8 else 52)
     rows = data.assign(y_px=data["arm"].map({a: first_row + 24 * i for i, a in enumerate(arms)}))
     at_risk = alt.Chart(rows).mark_text(fontSize=FONT_SIZE - 1, fontWeight="bold").encode(
         x=x, y=alt.Y("y_px:Q", scale=None, axis=None), text="n_at_risk:Q", color=color,
@@ -121,7 +125,7 @@ def mean_over_visits(frame: pd.DataFrame, param: str = "EGFR", measure: str = "a
     names = pd.DataFrame({"arm": arms, "y_px": [first_row + 24 * i for i in range(len(arms))]})
     arm_names = alt.Chart(names).mark_text(align="right", dx=-10, fontSize=FONT_SIZE - 2).encode(
         x=alt.value(0), y=alt.Y("y_px:Q", scale=None, axis=None), text="arm:N")
-    caption = alt.Chart(pd.DataFrame({"t": ["n at risk"], "y_px": [first_row - 22]})).mark_text(
+    caption = alt.Chart(pd.DataFrame({"t": ["n with a value"], "y_px": [first_row - 22]})).mark_text(
         align="right", dx=-10, fontSize=FONT_SIZE - 2, fontStyle="italic", color="#555555").encode(
         x=alt.value(0), y=alt.Y("y_px:Q", scale=None, axis=None), text="t:N")
     return _fit_x(projector(alt.layer(*layers, at_risk, arm_names, caption).properties(title=title), width=width,
@@ -241,14 +245,14 @@ def waterfall(frame: pd.DataFrame, param: str = "EGFR", width: int | str = "cont
 def kdigo_heatmap(frame: pd.DataFrame, cell: int = 90) -> alt.Chart:
     """KDIGO G x A grid at baseline and at the last visit (columns), one row of grids per arm.
 
-    Frame: ``kdigo_grid``. Cells are coloured by KDIGO risk (green / yellow / orange / red)
+    Frame: ``kdigo_grid``. Cells are coloured by KDIGO risk (light yellow to dark red)
     and show the number of subjects.
     """
     if frame.empty:
         return empty_chart("No subject has both eGFR and UACR")
     data = _arms_only(frame).copy()
     data["label"] = [str(int(n)) if n else "" for n in data["n"]]
-    data["dark"] = data["risk"].isin(["low", "very high"])
+    data["dark"] = data["risk"].isin(["high", "very high"])  # white numbers on the two dark reds
     g_order = ["G1", "G2", "G3a", "G3b", "G4", "G5"]
     a_order = ["A1", "A2", "A3"]
     risk = alt.Color("risk:N", title="KDIGO risk", sort=list(KDIGO_RISK_COLORS),
