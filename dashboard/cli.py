@@ -61,10 +61,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--role", choices=["blinded", "unblinded"], required=True)
     p.add_argument("--out", type=Path, required=True, help="folder for the CSV files")
 
-    p = sub.add_parser("report", help="write the meeting packet (HTML) for a review meeting")
+    p = sub.add_parser("report", help="write the meeting packet (PDF or HTML) for a review meeting: the open "
+                       "report (pooled) for --role blinded, the closed report (by arm) for --role unblinded")
     p.add_argument("extract", type=Path)
     p.add_argument("--role", choices=["blinded", "unblinded"], required=True)
-    p.add_argument("--out", type=Path, required=True, help="packet file (.html)")
+    p.add_argument("--out", type=Path, required=True, help="packet file: .pdf (typeset) or .html")
+    p.add_argument("--data-cut", type=_date, default=None,
+                   help="report as of this date (YYYY-MM-DD, on or before the extract's cut); default the extract's cut")
 
     p = sub.add_parser("generate", help="write a seeded synthetic extract modelled on NCT04562025")
     p.add_argument("--out", type=Path, required=True)
@@ -174,7 +177,9 @@ def _export(args) -> int:
 def _report(args) -> int:
     from dashboard.export import write_meeting_packet
 
-    path = write_meeting_packet(args.extract, args.role, args.out)
+    from dashboard.filters import FilterSpec
+
+    path = write_meeting_packet(args.extract, args.role, args.out, FilterSpec(data_cut=args.data_cut))
     print(f"wrote meeting packet {path}")
     return EXIT_OK
 

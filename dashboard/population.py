@@ -6,13 +6,20 @@ export and in every test. Built once per loaded extract (the loader calls
 :func:`create_population_objects`). Subject-level derivations made here:
 
 - ``saffl``: ADSL SAFFL; if absent, 'Y' when TRTSDT is present (derived).
-- ``randfl``: ADSL RANDFL; if absent, 'Y' when RANDDT is present, else ITTFL, else SAFFL.
+- ``randfl``: ADSL RANDFL; if absent or empty, 'Y' when RANDDT is present, else ITTFL, else SAFFL.
 - ``age_group``: '<65' / '>=65' from AGE ('Missing' when AGE is missing).
 - ``egfr_bl``: baseline eGFR = the ADLB EGFR record flagged ABLFL='Y' (ADSL EGFRBL if none);
   ``egfr_bl_cat`` its KDIGO G category (clinical_reference §2, half-open intervals).
 - ``eosstt``: EOSSTT; when absent, 'COMPLETED' if DCSREAS (alias DCDECOD) says so,
   'DISCONTINUED' for any other reason, else 'ONGOING'; ``dcsreas`` the reason (not 'COMPLETED').
 - ``entry_date``: RANDDT, else TRTSDT, else SCRNDT: a subject enters a data cut on that date.
+
+**Data cut** (``data_cut``, the "Data up to" filter): the macro returns the subjects as an extract
+cut on that date would hold them: only subjects entered by the cut; an end-of-study status
+(COMPLETED / DISCONTINUED) whose EOSDT is after the cut is ONGOING (reason and EOSDT cleared); a
+death after the cut is not a death (DTHDT cleared); a subject first dosed after the cut is not
+yet treated (SAFFL 'N', TRTSDT cleared). A status without EOSDT is kept as recorded (its date is
+unknown). Record-level tables apply the cut to their own dates (ASTDT, ADT).
 """
 
 from __future__ import annotations
@@ -35,12 +42,9 @@ def create_population_objects(con: duckdb.DuckDBPyConnection) -> None:
     cols = set(db.table_columns(con, "adsl"))
     saffl = _col(cols, "SAFFL", "CASE WHEN s.\"TRTSDT\" IS NOT NULL THEN 'Y' ELSE 'N' END" if "TRTSDT" in cols else "'Y'")
     ittfl = _col(cols, "ITTFL", saffl)
-    if "RANDFL" in cols:
-        randfl = 's."RANDFL"'
-    elif "RANDDT" in cols:
-        randfl = "CASE WHEN s.\"RANDDT\" IS NOT NULL THEN 'Y' ELSE 'N' END"
-    else:
-        randfl = ittfl
+    derived_randfl = "CASE WHEN s.\"RANDDT\" IS NOT NULL THEN 'Y' ELSE 'N' END" if "RANDDT" in cols else ittfl
+    # The loader adds contract columns an extract lacks as empty columns: an empty RANDFL is derived.
+    randfl = f'coalesce(s."RANDFL", {derived_randfl})' if "RANDFL" in cols else derived_randfl
     entry = "coalesce(" + ", ".join([f's."{c}"' for c in ("RANDDT", "TRTSDT", "SCRNDT") if c in cols] + ["NULL::DATE"]) + ")"
     egfr_lab = ""
     has_lab = db.table_exists(con, "adlb") and {"PARAMCD", "ABLFL"} <= set(db.table_columns(con, "adlb"))
@@ -62,6 +66,8 @@ def create_population_objects(con: duckdb.DuckDBPyConnection) -> None:
                 WHEN upper(s.DCSREAS) = 'COMPLETED' THEN 'COMPLETED'
                 WHEN s.DCSREAS IS NOT NULL THEN 'DISCONTINUED' ELSE 'ONGOING' END AS eosstt,
            CASE WHEN upper(coalesce(s.DCSREAS, '')) <> 'COMPLETED' THEN s.DCSREAS END AS dcsreas,
+           {_col(cols, "EOSDT", "NULL::DATE")} AS eosdt,
+           {_col(cols, "DTHDT", "NULL::DATE")} AS dthdt,
            {_col(cols, "TRTSDT", "NULL::DATE")} AS trtsdt,
            {_col(cols, "TRTEDT", "NULL::DATE")} AS trtedt,
            {entry} AS entry_date,
@@ -74,8 +80,17 @@ def create_population_objects(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(sql)
     con.execute("""
     CREATE OR REPLACE MACRO population(population, sexes, age_groups, egfr_categories, arms, data_cut) AS TABLE
-    SELECT * FROM subjects
-    WHERE CASE population WHEN 'SAFFL' THEN saffl = 'Y' WHEN 'ITTFL' THEN ittfl = 'Y'
+    SELECT * REPLACE (
+        CASE WHEN data_cut IS NOT NULL AND eosstt <> 'ONGOING' AND eosdt > data_cut THEN 'ONGOING'
+             ELSE eosstt END AS eosstt,
+        CASE WHEN data_cut IS NOT NULL AND eosdt > data_cut THEN NULL ELSE dcsreas END AS dcsreas,
+        CASE WHEN data_cut IS NOT NULL AND eosdt > data_cut THEN NULL ELSE eosdt END AS eosdt,
+        CASE WHEN data_cut IS NOT NULL AND dthdt > data_cut THEN NULL ELSE dthdt END AS dthdt,
+        CASE WHEN data_cut IS NOT NULL AND saffl = 'Y' AND trtsdt > data_cut THEN 'N' ELSE saffl END AS saffl,
+        CASE WHEN data_cut IS NOT NULL AND trtsdt > data_cut THEN NULL ELSE trtsdt END AS trtsdt)
+    FROM subjects
+    WHERE CASE population WHEN 'SAFFL' THEN saffl = 'Y' AND (data_cut IS NULL OR trtsdt IS NULL OR trtsdt <= data_cut)
+                          WHEN 'ITTFL' THEN ittfl = 'Y'
                           WHEN 'RANDFL' THEN randfl = 'Y' ELSE TRUE END
       AND (len(sexes) = 0 OR list_contains(sexes, sex))
       AND (len(age_groups) = 0 OR list_contains(age_groups, age_group))

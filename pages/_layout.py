@@ -65,8 +65,7 @@ def page_header(title: str, page_key: str) -> PageContext:
     study = ctx.study
     role_banner(ctx)
     st.title(title)
-    cut = study.get("data_cut", "")
-    cut_note = " (derived: latest date in the data)" if str(study.get("data_cut_derived")) == "True" else ""
+    cut, cut_note = data_cut_in_use(ctx)
     synthetic = " &middot; SYNTHETIC DATA" if str(study.get("synthetic")) == "True" else ""
     st.markdown(
         f'<div class="dsmb-header"><b>{_esc(study.get("study_id", ""))}</b> &middot; data cut <b>{_esc(cut)}</b>'
@@ -77,6 +76,15 @@ def page_header(title: str, page_key: str) -> PageContext:
         shown = ", ".join(f"{a} {s} / {t}" for a, s, t in zip(counts["arm"], counts["shown"], counts["total"]))
         st.info("Filters in use: " + "; ".join(ctx.spec.describe()) + f". Subjects shown / total: {shown}.")
     return ctx
+
+
+def data_cut_in_use(ctx: PageContext) -> tuple[str, str]:
+    """The data cut every table on the page is computed at, and a note on where it comes from."""
+    study = ctx.study
+    if ctx.spec.data_cut:
+        return ctx.spec.data_cut.isoformat(), f" (interim view; the extract is cut {study.get('data_cut', '')})"
+    derived = str(study.get("data_cut_derived")) == "True"
+    return str(study.get("data_cut", "")), " (derived: latest date in the data)" if derived else ""
 
 
 def _esc(text) -> str:

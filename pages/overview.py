@@ -2,12 +2,12 @@
 
 import streamlit as st
 
-from pages._layout import page_header, show_table, study_notes
+from pages._layout import data_cut_in_use, page_header, show_table, study_notes
 
 ctx = page_header("Overview", "overview")
 study = ctx.study
 c1, c2, c3, c4 = st.columns(4)
-c1.metric("Data cut", study.get("data_cut", ""))
+c1.metric("Data cut", data_cut_in_use(ctx)[0], help=data_cut_in_use(ctx)[1].strip(" ()") or None)
 c2.metric("Target enrollment", study.get("target_enrollment") or "not given")
 c3.metric("Rows quarantined", ctx.report.rows_quarantined)
 c4.metric("Validation status", ctx.report.status)
