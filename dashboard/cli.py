@@ -77,6 +77,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data-cut", type=_date, default=None, help="cut the data at this date (YYYY-MM-DD)")
     p.add_argument("--with-problems", action="store_true", help="plant data problems (listed in problems.json)")
     p.add_argument("--format", choices=["csv", "parquet"], default="csv")
+    p.add_argument("--previous-cut", type=_date, default=None,
+                   help="write two cuts of the same trial: OUT/previous (cut at this date) and OUT/current "
+                   "(naming ../previous), with planted late entries, edits and a deletion (planted_changes.json)")
     return parser
 
 
@@ -156,7 +159,20 @@ def _load(args) -> int:
 
 
 def _generate(args) -> int:
-    from dashboard.generate import generate_extract
+    from dashboard.generate import generate_extract, generate_two_cuts
+
+    if args.previous_cut is not None:
+        if args.with_problems:
+            raise ValueError("--previous-cut and --with-problems cannot be combined; give one of them.")
+        prev, cur, changes = generate_two_cuts(args.out, seed=args.seed, previous_cut=args.previous_cut,
+                                               subjects=args.subjects, blinded=args.blinded, data_cut=args.data_cut,
+                                               file_format=args.format)
+        for report in (prev, cur):
+            print(f"wrote {len(report.files)} files to {report.out_dir} (cut {report.data_cut}): "
+                  + ", ".join(f"{k} {v}" for k, v in report.rows.items()))
+        for c in changes:
+            print(f"planted {c.change}: {c.domain} USUBJID={c.usubjid} {c.record} ({c.detail})")
+        return EXIT_OK
 
     report = generate_extract(args.out, seed=args.seed, subjects=args.subjects, blinded=args.blinded,
                               data_cut=args.data_cut, with_problems=args.with_problems, file_format=args.format)

@@ -164,15 +164,18 @@ def previous_cut(con):
 
 def _value_changes(con, domain: str, key: list[str]) -> pd.DataFrame:
     """One row per (record, column) whose value differs between the extracts: key columns,
-    ``column``, ``previous``, ``current`` (as text)."""
+    ``record_date`` (the current record's :data:`RECORD_DATE`), ``column``, ``previous``,
+    ``current`` (as text)."""
     table = domain.lower()
+    date_col = RECORD_DATE.get(domain)
+    date_sql = f'CAST(c."{date_col}" AS DATE)' if date_col in db.table_columns(con, table) else "NULL::DATE"
     prev_cols = set(db.table_columns(con, f"prev_{table}"))
     compared = [c for c in db.table_columns(con, table) if c in prev_cols and c not in key and c not in _TRACE]
     if not compared:
-        return pd.DataFrame(columns=[*key, "column", "previous", "current"])
+        return pd.DataFrame(columns=[*key, "record_date", "column", "previous", "current"])
     on = " AND ".join(f'c."{k}" IS NOT DISTINCT FROM p."{k}"' for k in key)
     keys = ", ".join(f'c."{k}"' for k in key)
-    parts = [f"""SELECT {keys}, '{c}' AS "column", CAST(p."{c}" AS VARCHAR) AS previous,
+    parts = [f"""SELECT {keys}, {date_sql} AS record_date, '{c}' AS "column", CAST(p."{c}" AS VARCHAR) AS previous,
                         CAST(c."{c}" AS VARCHAR) AS current
                  FROM "{table}" c JOIN "prev_{table}" p ON {on}
                  WHERE CAST(c."{c}" AS VARCHAR) IS DISTINCT FROM CAST(p."{c}" AS VARCHAR)""" for c in compared]
@@ -180,7 +183,8 @@ def _value_changes(con, domain: str, key: list[str]) -> pd.DataFrame:
 
 
 def _record_text(row, key: list[str]) -> str:
-    return ", ".join(f"{k}={row[k]}" for k in key if k != "USUBJID" and pd.notna(row[k]))
+    """The record key beyond USUBJID as text: ``AESEQ=3`` or ``PARAMCD=K, ADT=2021-02-09, AVISIT=Week 3``."""
+    return ", ".join(f"{k}={_show(row[k])}" for k in key if k != "USUBJID" and pd.notna(row[k]))
 
 
 def record_changes(con, spec: FilterSpec) -> pd.DataFrame:
@@ -234,21 +238,20 @@ def record_changes(con, spec: FilterSpec) -> pd.DataFrame:
         changed = _value_changes(con, domain, key)
         if domain == "ADSL":
             changed = changed[~changed["column"].isin(ADSL_EVOLVING)]
-        elif domain == "ADAE" and len(changed):
-            was_open = set(changed.loc[(changed["column"] == "AENDT") & changed["previous"].isna(),
-                                       ["USUBJID", "AESEQ"]].itertuples(index=False, name=None)) \
-                if "AESEQ" in changed else set()
-            rec = list(zip(changed["USUBJID"], changed.get("AESEQ", changed["USUBJID"])))
-            changed = changed[~(pd.Series([k in was_open for k in rec], index=changed.index)
-                                & changed["column"].isin(ADAE_OPEN_EVOLVING))]
+        elif domain == "ADAE" and len(changed) and "AENDT" in db.table_columns(con, "prev_adae"):
+            open_keys = db.run(con, f'SELECT {", ".join(chr(34) + k + chr(34) for k in key)} FROM prev_adae '
+                                    'WHERE AENDT IS NULL')
+            was_open = set(open_keys.itertuples(index=False, name=None))
+            rec = pd.Series(list(changed[key].itertuples(index=False, name=None)), index=changed.index)
+            changed = changed[~(rec.isin(was_open) & changed["column"].isin(ADAE_OPEN_EVOLVING))]
         if len(changed):
             for _, group in changed.groupby(key, dropna=False, sort=True):
                 first = group.iloc[0]
                 detail = "; ".join(f"{c}: {_show(p)} -> {_show(n)}"
                                    for c, p, n in zip(group["column"], group["previous"], group["current"]))
-                date = first[date_col] if date_col in group else None
+                date = first["record_date"]
                 rows.append((domain, "changed value", first["USUBJID"], _record_text(first, key),
-                             pd.to_datetime(date).date() if date is not None and pd.notna(date) else None, detail))
+                             date if pd.notna(date) else None, detail))
     out = pd.DataFrame(rows, columns=["domain", "change", "usubjid", "record", "date", "detail"])
     return out.sort_values(["domain", "change", "usubjid", "record"], kind="stable").reset_index(drop=True)
 
@@ -376,4 +379,9 @@ def _new_by_subject(con, analysis, spec, at_cut, new_label, graded_label) -> lis
 
 
 def _show(value) -> str:
-    return "(missing)" if value is None or (isinstance(value, float) and pd.isna(value)) else str(value)
+    """A value as text: missing as "(missing)", whole numbers without ".0"."""
+    if value is None or (isinstance(value, float) and pd.isna(value)):
+        return "(missing)"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
