@@ -63,3 +63,16 @@ def _table(_con, fingerprint: str, role: str, name: str, spec: FilterSpec) -> pd
 def table(con, fingerprint: str, role: Role, name: str, spec: FilterSpec) -> pd.DataFrame:
     """A registered table's tidy frame, cached per extract fingerprint, role and filter."""
     return _table(con, fingerprint, role.value, name, spec)
+
+
+@st.cache_data(max_entries=8, show_spinner="Typesetting the meeting packet...")
+def _packet(_con, _report, fingerprint: str, role: str, spec: FilterSpec) -> bytes:
+    from dashboard import packet
+
+    return packet.render(packet.build_packet_html(_con.cursor(), _report, role, spec), ".pdf")
+
+
+def packet_pdf(con, report, role: Role, spec: FilterSpec) -> bytes:
+    """The meeting packet PDF (open report when blinded, closed when unblinded) for the active
+    filter, cached per extract fingerprint, role and filter."""
+    return _packet(con, report, report.fingerprint, role.value, spec)

@@ -38,6 +38,7 @@ import pandas as pd
 
 import dashboard
 from dashboard import db, registry
+from dashboard.analyses.changes import mark_new, new_since_previous
 from dashboard.blinding import Role
 from dashboard.filters import FilterSpec
 from dashboard.labels import readable_columns
@@ -73,7 +74,8 @@ class _Numbering:
 
     def start(self, section: str, title: str, anchor: str) -> None:
         self.section, self.tables, self.figures = section, 0, 0
-        self.toc.append((0, f"{section}. {title}" if section != "A" else f"Appendix: {title}", anchor))
+        text = {"A": f"Appendix: {title}", "N": title[:1].upper() + title[1:]}.get(section, f"{section}. {title}")
+        self.toc.append((0, text, anchor))
 
     def table(self, title: str) -> tuple[str, str]:
         self.tables += 1
@@ -205,6 +207,9 @@ def _entry_html(entry, con, spec, role, cut, numbering, appendix, charts) -> str
         if shown.empty:
             parts.append("<p>None: no rows for this data cut and population.</p>")
         elif entry.name in APPENDIX:
+            flags = new_since_previous(con, frame) if len(frame) == len(shown) else None
+            if flags is not None and flags.any():
+                shown = mark_new(shown, flags)
             appendix.append((entry, shown, tlabel))
             parts.append(f"<p>{len(shown)} rows, listed in full in the <a href='#appendix'>appendix</a>.</p>")
         else:

@@ -13,6 +13,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import cached, registry
+from dashboard.analyses import changes
 from dashboard.blinding import Role
 from dashboard.filters import FilterSpec
 from dashboard.population import shown_vs_total
@@ -120,6 +121,7 @@ def show_table(ctx: PageContext, name: str, spec: FilterSpec | None = None, char
     if entry.definition:
         st.caption(entry.definition)
     key = key or f"tbl_{name}"
+    shown = _new_since_previous(ctx, frame, shown, key)
     selection = []
     if shown.empty:
         st.write("None: no rows for the current selection.")
@@ -137,6 +139,33 @@ def show_table(ctx: PageContext, name: str, spec: FilterSpec | None = None, char
         for i, chart_fn in enumerate(entry.charts):
             show_chart(chart_fn(frame), key=f"{key}_chart{i}")
     return (frame, shown.iloc[selection]) if selectable else frame
+
+
+def _new_since_previous(ctx: PageContext, frame, shown, key: str):
+    """For a record listing when a previous extract is loaded: a toggle that marks the records new
+    since the previous cut, and one that shows only those."""
+    if len(shown) != len(frame):
+        return shown
+    flags = changes.new_since_previous(ctx.con.cursor(), frame)
+    if flags is None or not flags.any():
+        return shown
+    with st.container(horizontal=True):
+        mark = st.toggle(f"Mark new since the previous cut ({int(flags.sum())})", key=f"{key}_mark_new")
+        only = st.toggle("Only new", key=f"{key}_only_new", disabled=not mark)
+    return changes.mark_new(shown, flags, only) if mark else shown
+
+
+def packet_download(ctx: PageContext) -> None:
+    """Prepare (on request) and download the meeting packet PDF for the role and active filter."""
+    from dashboard.packet import packet_filename
+
+    kind = "closed report (by arm)" if not ctx.blinded else "open report (pooled)"
+    if st.button(f"Prepare the meeting packet: {kind}, PDF", key="packet_prepare", icon=":material/picture_as_pdf:"):
+        st.session_state["packet_ready"] = True
+    if st.session_state.get("packet_ready"):
+        data = cached.packet_pdf(ctx.con, ctx.report, ctx.role, ctx.spec)
+        st.download_button("Download the meeting packet (PDF)", data, packet_filename(ctx.study, ctx.role),
+                           "application/pdf", key="packet_download", icon=":material/download:")
 
 
 def download_buttons(ctx: PageContext, name: str, shown: pd.DataFrame, key: str) -> None:

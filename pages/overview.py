@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from pages._layout import data_cut_in_use, page_header, show_table, study_notes
+from pages._layout import data_cut_in_use, packet_download, page_header, show_table, study_notes
 
 ctx = page_header("Overview", "overview")
 study = ctx.study
@@ -14,11 +14,14 @@ c4.metric("Validation status", ctx.report.status)
 if study.get("title"):
     st.markdown(f"**{study['title']}**")
 
+packet_download(ctx)
 show_table(ctx, "key_numbers")
 show_table(ctx, "attention_items")
 with st.expander("Since the previous interim extract", expanded=True):
     show_table(ctx, "changes_since_previous")
     show_table(ctx, "new_serious_adverse_events")
+    show_table(ctx, "changes_since_previous_cut")
+    show_table(ctx, "record_changes")
 st.page_link("pages/data_quality.py", label="Open data quality: findings traced to file, row and subject",
              icon=":material/rule:")
 show_table(ctx, "validation_summary")

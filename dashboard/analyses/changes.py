@@ -256,6 +256,42 @@ def record_changes(con, spec: FilterSpec) -> pd.DataFrame:
     return out.sort_values(["domain", "change", "usubjid", "record"], kind="stable").reset_index(drop=True)
 
 
+NEW_COLUMN = "New since previous cut"
+
+
+def new_since_previous(con, frame: pd.DataFrame) -> pd.Series | None:
+    """For a record listing (rows traced by ``SRC_FILE``/``SRC_ROW``): True where the record's key
+    is not in the previous extract. None when there is no previous extract or the frame is not a
+    record listing. Index aligned with ``frame``."""
+    cols = {c.lower(): c for c in frame.columns}
+    if not ({"src_file", "src_row"} <= set(cols) and db.table_exists(con, "prev_study")) or frame.empty:
+        return None
+    refs = pd.DataFrame({"i": range(len(frame)), "f": frame[cols["src_file"]].astype(str).to_numpy(),
+                         "r": pd.to_numeric(frame[cols["src_row"]], errors="coerce").to_numpy()})
+    flags = pd.Series(False, index=frame.index)
+    found = False
+    for domain in CONTRACTS:
+        table = domain.lower()
+        if not (db.table_exists(con, table) and db.table_exists(con, f"prev_{table}")):
+            continue
+        key = _match_key(con, domain)
+        on = " AND ".join(f'c."{k}" IS NOT DISTINCT FROM p."{k}"' for k in key)
+        with db.frame_as(con, "listing_refs", refs) as cur:
+            hits = cur.sql(f"""SELECT x.i, NOT EXISTS (SELECT 1 FROM "prev_{table}" p WHERE {on}) AS is_new
+                               FROM listing_refs x JOIN "{table}" c
+                                 ON c.SRC_FILE = x.f AND CAST(c.SRC_ROW AS DOUBLE) = x.r""").fetchall()
+        for i, is_new in hits:
+            found = True
+            flags.iloc[int(i)] = bool(is_new)
+    return flags if found else None
+
+
+def mark_new(shown: pd.DataFrame, flags: pd.Series, only_new: bool = False) -> pd.DataFrame:
+    """The display table with the :data:`NEW_COLUMN` marks ("new" or empty), optionally only the new rows."""
+    marked = shown.assign(**{NEW_COLUMN: ["new" if f else "" for f in flags]})
+    return marked[list(flags)].reset_index(drop=True) if only_new else marked
+
+
 def changes_since_previous_cut(con, spec: FilterSpec) -> pd.DataFrame:
     """What is clinically new since the previous cut, subject by subject (pooled; no arm).
 
