@@ -341,6 +341,10 @@ def write_packet(extract: Path, role: Role | str, out: Path, spec: FilterSpec | 
         raise ValueError(f"--out {out.name}: the packet is written as .pdf or .html; got {out.suffix or 'no suffix'!r}.")
     con, report = load_extract(extract, role)
     try:
+        extract_cut = report.study.get("data_cut_date")
+        if spec is not None and spec.data_cut and extract_cut and spec.data_cut > extract_cut:
+            raise ValueError(f"--data-cut {spec.data_cut.isoformat()} is after the extract's data cut "
+                             f"{extract_cut.isoformat()}; give a date on or before it.")
         text = build_packet_html(con, report, role, spec, charts=charts)
     finally:
         con.close()

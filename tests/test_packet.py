@@ -123,3 +123,9 @@ def test_report_refuses_an_unknown_format(run_cli, tmp_path):
     code, out, err = run_cli("report", SAMPLE["blinded"], "--role", "blinded", "--out", tmp_path / "packet.docx")
     assert code == 2
     assert "packet.docx" in err and ".pdf or .html" in err and "Traceback" not in err
+
+
+def test_report_refuses_a_cut_after_the_extract(run_cli, tmp_path):
+    code, _, err = run_cli("report", SAMPLE["blinded"], "--role", "blinded", "--out", tmp_path / "p.pdf",
+                           "--data-cut", "2030-01-01")
+    assert code == 2 and "after the extract's data cut 2022-08-23" in err

@@ -46,6 +46,19 @@ def _match_key(con, domain: str) -> list[str]:
     return key
 
 
+def _on(key: list[str], cur: str = "c", prev: str = "p") -> str:
+    """The join condition matching a current and a previous record on ``key`` (missing = missing)."""
+    return " AND ".join(f'{cur}."{k}" IS NOT DISTINCT FROM {prev}."{k}"' for k in key)
+
+
+def _compared_domains(con):
+    """(domain, table, record key) for every domain both the current and the previous extract hold."""
+    for domain in CONTRACTS:
+        table = domain.lower()
+        if db.table_exists(con, table) and db.table_exists(con, f"prev_{table}"):
+            yield domain, table, _match_key(con, domain)
+
+
 def _key_sql(key: list[str], alias: str) -> str:
     return ", ".join(f'{alias}."{c}"' for c in key)
 
@@ -61,12 +74,8 @@ def changes_since_previous(con, spec: FilterSpec) -> pd.DataFrame:
     """
     _require_previous(con)
     rows = []
-    for domain in CONTRACTS:
-        table = domain.lower()
-        if not (db.table_exists(con, table) and db.table_exists(con, f"prev_{table}")):
-            continue
-        key = _match_key(con, domain)
-        on = " AND ".join(f'c."{k}" IS NOT DISTINCT FROM p."{k}"' for k in key)
+    for domain, table, key in _compared_domains(con):
+        on = _on(key)
         counts = con.execute(f"""
             SELECT (SELECT count(*) FROM "prev_{table}"), (SELECT count(*) FROM "{table}"),
                    (SELECT count(*) FROM "{table}" c WHERE NOT EXISTS (SELECT 1 FROM "prev_{table}" p WHERE {on})),
@@ -101,7 +110,7 @@ def new_serious_adverse_events(con, spec: FilterSpec) -> pd.DataFrame:
     if not (db.table_exists(con, "adae") and db.table_exists(con, "prev_adae")):
         raise NotInExtract("ADAE is missing from the current or the previous extract.")
     key = _match_key(con, "ADAE")
-    on = " AND ".join(f'c."{k}" IS NOT DISTINCT FROM p."{k}"' for k in key)
+    on = _on(key)
     return db.run(con, f"""
         SELECT c.USUBJID AS usubjid, c.AEDECOD AS pt, c.AEBODSYS AS soc, c.ASTDT AS astdt, c.AESEV AS aesev,
                c.AEOUT AS aeout, c.SRC_FILE, c.SRC_ROW
@@ -173,7 +182,7 @@ def _value_changes(con, domain: str, key: list[str]) -> pd.DataFrame:
     compared = [c for c in db.table_columns(con, table) if c in prev_cols and c not in key and c not in _TRACE]
     if not compared:
         return pd.DataFrame(columns=[*key, "record_date", "column", "previous", "current"])
-    on = " AND ".join(f'c."{k}" IS NOT DISTINCT FROM p."{k}"' for k in key)
+    on = _on(key)
     keys = ", ".join(f'c."{k}"' for k in key)
     parts = [f"""SELECT {keys}, {date_sql} AS record_date, '{c}' AS "column", CAST(p."{c}" AS VARCHAR) AS previous,
                         CAST(c."{c}" AS VARCHAR) AS current
@@ -210,15 +219,11 @@ def record_changes(con, spec: FilterSpec) -> pd.DataFrame:
     _require_previous(con)
     cut = previous_cut(con)
     rows = []
-    for domain in CONTRACTS:
-        table = domain.lower()
-        if not (db.table_exists(con, table) and db.table_exists(con, f"prev_{table}")):
-            continue
-        key = _match_key(con, domain)
+    for domain, table, key in _compared_domains(con):
         cols = set(db.table_columns(con, table))
         date_col = RECORD_DATE.get(domain)
         date_sql = f'CAST(x."{date_col}" AS DATE)' if date_col in cols else "NULL::DATE"
-        on = " AND ".join(f'x."{k}" IS NOT DISTINCT FROM y."{k}"' for k in key)
+        on = _on(key, "x", "y")
         keys = ", ".join(f'x."{k}"' for k in key)
         added = db.run(con, f"""SELECT {keys}, {date_sql} AS date FROM "{table}" x
                                 WHERE NOT EXISTS (SELECT 1 FROM "prev_{table}" y WHERE {on})""")
@@ -270,12 +275,8 @@ def new_since_previous(con, frame: pd.DataFrame) -> pd.Series | None:
                          "r": pd.to_numeric(frame[cols["src_row"]], errors="coerce").to_numpy()})
     flags = pd.Series(False, index=frame.index)
     found = False
-    for domain in CONTRACTS:
-        table = domain.lower()
-        if not (db.table_exists(con, table) and db.table_exists(con, f"prev_{table}")):
-            continue
-        key = _match_key(con, domain)
-        on = " AND ".join(f'c."{k}" IS NOT DISTINCT FROM p."{k}"' for k in key)
+    for _, table, key in _compared_domains(con):
+        on = _on(key)
         with db.frame_as(con, "listing_refs", refs) as cur:
             hits = cur.sql(f"""SELECT x.i, NOT EXISTS (SELECT 1 FROM "prev_{table}" p WHERE {on}) AS is_new
                                FROM listing_refs x JOIN "{table}" c
@@ -317,7 +318,7 @@ def changes_since_previous_cut(con, spec: FilterSpec) -> pd.DataFrame:
     rows = []
     if db.table_exists(con, "prev_adsl"):
         key = _match_key(con, "ADSL")
-        on = " AND ".join(f'c."{k}" IS NOT DISTINCT FROM p."{k}"' for k in key)
+        on = _on(key)
         rand = "c.RANDDT" if "RANDDT" in db.table_columns(con, "adsl") else "NULL::DATE"
         for r in db.run(con, f"""SELECT c.USUBJID, {rand} AS d FROM adsl c
                                  WHERE NOT EXISTS (SELECT 1 FROM prev_adsl p WHERE {on})""").itertuples():
@@ -345,7 +346,7 @@ CHANGE_CATEGORIES = ("new subject", "new serious adverse event", "new adverse ev
 
 def _ae_changes(con) -> list[tuple]:
     key = _match_key(con, "ADAE")
-    on = " AND ".join(f'c."{k}" IS NOT DISTINCT FROM p."{k}"' for k in key)
+    on = _on(key)
     cols = set(db.table_columns(con, "adae")) & set(db.table_columns(con, "prev_adae"))
 
     def col(alias, name):
