@@ -117,6 +117,7 @@ def _validate(args) -> int:
         else:
             print(f"error: {exc}", file=sys.stderr)
         return EXIT_UNUSABLE
+    derivations = con.sql("SELECT * FROM derivations").to_arrow_table().to_pandas()
     con.close()
     findings = report.findings
     if args.json:
@@ -131,6 +132,7 @@ def _validate(args) -> int:
                  for k, v in r.items()}
                 for r in findings.astype(object).to_dict("records")
             ],
+            "derivations": derivations.to_dict("records"),
         }
         print(json.dumps(out, indent=2, default=str))
     else:
@@ -143,6 +145,8 @@ def _validate(args) -> int:
             print(f"[{action}] {msg}")
         if len(findings) > limit:
             print(f"... and {len(findings) - limit} more findings (use --json for all).")
+        for msg, status in zip(derivations["message"], derivations["status"]):
+            print(f"[{status}] {msg}")
     return report.exit_code
 
 

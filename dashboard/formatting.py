@@ -65,7 +65,8 @@ def n_pct_table(key: str, label: str):
 
     def display(frame: pd.DataFrame) -> pd.DataFrame:
         data = frame.assign(N=frame.groupby("arm")["N"].transform("max"))
-        wide = wide_by_arm(data, [key], lambda r: fmt_n_pct(r["n"], r["pct"]) if pd.notna(r["pct"]) else str(int(r["n"])))
+        wide = wide_by_arm(data, [key], lambda r: "not available" if pd.isna(r["n"]) else
+                           fmt_n_pct(r["n"], r["pct"]) if pd.notna(r["pct"]) else str(int(r["n"])))
         return wide.rename(columns={key: label}).fillna("")
 
     return display

@@ -5,12 +5,18 @@ Order of work, per domain (ADSL first, since the others are checked against its 
 1. the file's columns are mapped to the contract (aliases) and required columns checked;
 2. in the blinded role, columns that could reveal the arm are removed (``dashboard.blinding``)
    before any value is looked at;
-3. each chunk's values are parsed (numbers, ISO/SAS dates) and validated with the pandera
-   contract, lazily; a row with any problem goes to ``findings`` (action ``quarantined``) and
-   every other row is staged in DuckDB;
-4. cross-row checks run in SQL on the staged rows: duplicate records, subjects missing from
-   ADSL, more than one unit per lab parameter, more than one baseline per subject/parameter;
-5. derived lab parameters (eGFR CKD-EPI 2021) are added, and visit checks flag missing and
+3. each chunk's values are parsed (numbers, ISO/SAS dates; R's unquoted ``NA`` is missing),
+   missing dates are taken from their datetime twins (``data_contracts.resolution``), and the
+   rows are validated with the pandera contract, lazily. Every problem is a ``findings`` row;
+   the safety-record policy decides its action: a row that cannot be used (no subject,
+   unparseable key) is ``quarantined``, any other row is ``flagged`` and loaded with the value
+   mapped by a stated rule or missing (docs/definitions.md, "Safety-record policy");
+4. cross-row checks run in SQL on the staged rows: duplicate records and subjects missing from
+   ADSL (quarantined), more than one unit per lab parameter, more than one baseline per
+   subject/parameter (flagged);
+5. variable resolution: ADSL flags the extract lacks are derived (``dashboard.resolution``) and
+   every alias, date part and derivation is recorded in the ``derivations`` table;
+6. derived lab parameters (eGFR CKD-EPI 2021) are added, and visit checks flag missing and
    out-of-window visits (action ``flagged``: the rows stay loaded).
 
 For every file, ``rows_read = rows_accepted + rows_quarantined`` (the ``provenance`` table).
@@ -18,6 +24,7 @@ For every file, ``rows_read = rows_accepted + rows_quarantined`` (the ``provenan
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import re
@@ -39,12 +46,18 @@ from dashboard.extract import (
     parse_dates, read_columns, read_manifest, remove_workdir, sha256_of,
 )
 from dashboard.population import create_population_objects
+from dashboard.resolution import (
+    DERIVED, Derivation, date_part_derivations, exposure_derivation, fill_date_parts, resolve_subject_variables,
+    write_derivations,
+)
 from dashboard.renal import creatinine_umol_to_mg_dl, egfr_ckd_epi_2021
 from data_contracts import CONTRACTS, DomainContract
 from data_contracts.adlb import PLAUSIBLE_RANGES, canonical_lab_code, normalize_unit, unit_from_param
 from data_contracts.adsl import ARM_SOURCE_COLUMNS
+from data_contracts.base import allowed_values, map_coded_value
 from data_contracts.findings import (
-    FINDING_COLUMNS, FLAGGED, QUARANTINED, Finding, finding_message, findings_from_schema_errors, format_value,
+    FINDING_COLUMNS, FLAGGED, QUARANTINE_CHECKS, QUARANTINED, Finding, finding_message, findings_from_schema_errors,
+    format_value,
 )
 
 SRC_FILE, SRC_ROW = "SRC_FILE", "SRC_ROW"
@@ -105,6 +118,13 @@ class _Context:
     arm_by_subject: pd.Series | None = None
     arm_codes: dict[str, float] = field(default_factory=dict)
     staged: dict[str, list[str]] = field(default_factory=dict)
+    derivations: list[Derivation] = field(default_factory=list)
+    #: (domain, variable) -> rows whose date came from its datetime twin
+    date_fills: dict[tuple[str, str], int] = field(default_factory=dict)
+    #: domain -> rows whose unit came from PARAM
+    unit_fills: dict[str, int] = field(default_factory=dict)
+    absent: dict[str, list[str]] = field(default_factory=dict)
+    had_columns: dict[str, set[str]] = field(default_factory=dict)
 
 
 def load_extract(extract: Path | str, role: Role | str = Role.BLINDED, db_path: Path | str | None = None,
@@ -140,6 +160,7 @@ def load_extract(extract: Path | str, role: Role | str = Role.BLINDED, db_path: 
                 _load_domain(ctx, contract, files[name])
             else:
                 ctx.notes.append(f"{name}: not in this extract.")
+        _resolve(ctx)
         _check_studies(ctx)
         _derive_egfr(ctx)
         _flag_visits(ctx, "ADLB")
@@ -247,9 +268,12 @@ def _arm_order(ctx: _Context) -> list[str]:
 def _load_domain(ctx: _Context, contract: DomainContract, files: list[SourceFile]) -> None:
     enc = ctx.manifest.encoding
     plans = []
+    raw_cols_of: dict[str, list[str]] = {}
     for src in files:
         raw_cols = read_columns(src, enc)
+        raw_cols_of[src.name] = raw_cols
         rename = contract.canonical_columns(raw_cols)
+        ctx.had_columns.setdefault(contract.name, set()).update(rename.values())
         _check_columns(contract, src, raw_cols, rename)
         plans.append((src, rename))
     dropped = _blinding_plan(ctx, contract, plans) if ctx.role is Role.BLINDED else {}
@@ -265,11 +289,24 @@ def _load_domain(ctx: _Context, contract: DomainContract, files: list[SourceFile
             quarantined_rows |= bad
             accepted += len(good)
             _stage(ctx, contract.name, good)
+        _record_aliases(ctx, contract, src, raw_cols_of[src.name], rename, read, dropped)
         ctx.provenance.append({"domain": contract.name, "file": src.name, "format": src.format,
                                "sha256": sha256_of(src.path), "rows_read": read,
                                "rows_quarantined_row_checks": len(quarantined_rows)})
     _finalise_table(ctx, contract)
     _cross_row_checks(ctx, contract)
+
+
+def _record_aliases(ctx: _Context, contract: DomainContract, src: SourceFile, raw_cols: list[str],
+                    rename: dict[str, str], rows: int, dropped: dict) -> None:
+    """A derivation row for each contract column read from an alias (AESOC as AEBODSYS); none
+    for a column the blinded role removes."""
+    for raw in raw_cols:
+        canon = rename.get(raw, raw)
+        if str(raw).strip().upper() != canon and canon not in dropped:
+            ctx.derivations.append(Derivation(
+                contract.name, canon, "alias", str(raw), rows, DERIVED,
+                f"{canon}: read from {raw} in {src.name} ({contract.name} has no {canon})."))
 
 
 def _check_columns(contract: DomainContract, src: SourceFile, raw_cols: list[str], rename: dict[str, str]) -> None:
@@ -336,6 +373,7 @@ def _prepare_chunk(ctx: _Context, contract: DomainContract, src: SourceFile, ren
     if contract.name == "ADLB" or contract.name == "ADVS":
         if "AVALU" not in frame.columns and "PARAM" in frame.columns:
             frame["AVALU"] = frame["PARAM"].map(unit_from_param, na_action="ignore").astype("str")
+            ctx.unit_fills[contract.name] = ctx.unit_fills.get(contract.name, 0) + int(frame["AVALU"].notna().sum())
         if "AVALU" in frame.columns:
             frame["AVALU"] = frame["AVALU"].map(normalize_unit, na_action="ignore").astype("str")
     if contract.name == "ADSL":
@@ -352,6 +390,10 @@ def _analysis_arm(ctx: _Context, usubjid: pd.Series) -> pd.Series:
 def _validate_chunk(ctx: _Context, contract: DomainContract, src: SourceFile, frame: pd.DataFrame) -> set[int]:
     """Parse and check a chunk in place; returns the SRC_ROW numbers to quarantine."""
     found: list[Finding] = []
+    for col in _r_missing_columns(contract):
+        if col in frame.columns and not pd.api.types.is_numeric_dtype(frame[col]) \
+                and not pd.api.types.is_datetime64_any_dtype(frame[col]):
+            frame[col] = frame[col].mask(frame[col].eq(R_MISSING).fillna(False))
     for col in contract.columns_of_kind("number"):
         if col in frame.columns and not pd.api.types.is_numeric_dtype(frame[col]):
             parsed = pd.to_numeric(frame[col], errors="coerce")
@@ -366,14 +408,83 @@ def _validate_chunk(ctx: _Context, contract: DomainContract, src: SourceFile, fr
             found += _value_findings(contract, src, frame, col, bad, "not_a_date",
                                      "a date (YYYY-MM-DD, DDMONYYYY or a SAS date number)")
             frame[col] = parsed
+    for var, n in fill_date_parts(contract.name, frame, parse_dates).items():
+        ctx.date_fills[(contract.name, var)] = ctx.date_fills.get((contract.name, var), 0) + n
     try:
         contract.model.validate(frame, lazy=True)
     except pa.errors.SchemaErrors as err:
         found += findings_from_schema_errors(err, frame, contract.name, src.name)
     if contract.name == "ADLB":
         found += _implausible_labs(src, frame)
+    found = _apply_policy(contract, frame, found)
     ctx.findings += found
-    return {f.row for f in found}
+    return {f.row for f in found if f.action == QUARANTINED}
+
+
+#: Row-level checks whose failure leaves the value as it is (the row is flagged, not changed).
+_KEEP_VALUE_CHECKS = {"end_before_start"}
+#: Dataframe-wide checks: the columns set missing when the row is flagged.
+_CLEARED_BY_CHECK = {"range_inverted": ("ANRLO", "ANRHI"), "negative_value": ("AVAL",),
+                     "implausible_value": ("AVAL",)}
+
+
+def _apply_policy(contract: DomainContract, frame: pd.DataFrame, found: list[Finding]) -> list[Finding]:
+    """Decide quarantine vs flag for each finding (data_contracts.findings, "Safety-record policy")
+    and, for a flagged row, load the mapped value or missing in place of the bad one.
+
+    A row is quarantined when a finding is about one of the contract's ``identity_columns``
+    (no subject, unparseable key); every finding of that row is then "quarantined". Otherwise
+    the row is loaded and each finding is "flagged" with ``loaded_as``.
+    """
+    if not found:
+        return found
+    index_of = dict(zip(frame[SRC_ROW].tolist(), frame.index.tolist()))
+    bad_rows = {f.row for f in found if f.column in contract.identity_columns or f.check in QUARANTINE_CHECKS}
+    out = []
+    for f in found:
+        if f.row in bad_rows:
+            out.append(dataclasses.replace(f, action=QUARANTINED))
+            continue
+        loaded = _repair(contract, frame, index_of[f.row], f)
+        cleared = [c for c in _CLEARED_BY_CHECK.get(f.check, ()) if (f.column,) != _CLEARED_BY_CHECK[f.check]]
+        note = ("" if loaded is None else f' Loaded as "{loaded}".' if loaded else
+                f" Loaded with {' and '.join(cleared)} missing." if cleared else " Loaded with the value missing.")
+        out.append(dataclasses.replace(f, action=FLAGGED, loaded_as=loaded, message=f.message + note))
+    return out
+
+
+def _repair(contract: DomainContract, frame: pd.DataFrame, idx, f: Finding) -> str | None:
+    """Replace the failing value of one flagged row; returns what was loaded ("" = missing, None = unchanged)."""
+    if f.check in _KEEP_VALUE_CHECKS:
+        return None
+    if f.check in _CLEARED_BY_CHECK:
+        for col in _CLEARED_BY_CHECK[f.check]:
+            if col in frame.columns:
+                frame.loc[idx, col] = None
+        return ""
+    if f.column is None or f.column not in frame.columns:
+        return None
+    if f.check == "not_in_value_set":
+        allowed = allowed_values(contract, f.column) or []
+        mapped, companions = map_coded_value(contract, f.column, frame.at[idx, f.column], allowed)
+        frame.loc[idx, f.column] = mapped
+        for col, value in companions.items():
+            if col in frame.columns and pd.isna(frame.at[idx, col]):
+                frame.loc[idx, col] = value
+        return mapped or ""
+    frame.loc[idx, f.column] = None   # not a number / date (already missing), out of range
+    return ""
+
+
+#: How R's write.csv / readr::write_csv write a missing value (unquoted). Read as missing in
+#: number, date and coded (closed value set) columns; free text keeps "NA" (North America).
+R_MISSING = "NA"
+
+
+def _r_missing_columns(contract: DomainContract) -> list[str]:
+    coded = [name for name, col in contract.schema.columns.items()
+             if any(str(getattr(c, "name", "")) == "isin" for c in col.checks)]
+    return contract.columns_of_kind("number") + contract.columns_of_kind("date") + coded
 
 
 def _value_findings(contract, src, frame, col, bad_mask, check, expected) -> list[Finding]:
@@ -438,6 +549,7 @@ def _finalise_table(ctx: _Context, contract: DomainContract) -> None:
         for c in contract.columns_of_kind(kind):
             if c in absent:
                 ctx.con.execute(f'ALTER TABLE "{table}" ADD COLUMN "{c}" {sql_type[kind]}')
+    ctx.absent[contract.name] = absent
     if absent:
         ctx.notes.append(f"{contract.name}: not in this extract: {', '.join(absent)} (added as empty columns).")
     for n in ctx.staged[contract.name]:
@@ -483,7 +595,7 @@ def _cross_row_checks(ctx: _Context, contract: DomainContract) -> None:
             SELECT t.{SRC_FILE}, t.{SRC_ROW}, t.USUBJID, 'multiple_units' AS check_key, 'AVALU' AS col,
                    t.AVALU AS value, m.unit || ' (the unit of ' || m.n || ' other ' || t.PARAMCD || ' records)' AS detail
             FROM adlb t JOIN main m USING (PARAMCD) WHERE t.AVALU IS NOT NULL AND t.AVALU <> m.unit""",
-            "{detail}")
+            "{detail}", flag_clearing="AVAL")
     if contract.name in ("ADLB", "ADVS") and "ABLFL" in cols:
         part = ", ".join(f'"{c}"' for c in ("USUBJID", "PARAMCD", "BASETYPE") if c in cols)
         _quarantine_sql(ctx, contract, f"""
@@ -492,7 +604,7 @@ def _cross_row_checks(ctx: _Context, contract: DomainContract) -> None:
             FROM (SELECT *, row_number() OVER w AS k,
                          first_value({SRC_FILE}) OVER w AS first_file, first_value({SRC_ROW}) OVER w AS first_row
                   FROM "{table}" WHERE ABLFL = 'Y' WINDOW w AS (PARTITION BY {part} ORDER BY {SRC_FILE}, {SRC_ROW}))
-            WHERE k > 1""", "at most one baseline record per subject and parameter ({detail})")
+            WHERE k > 1""", "at most one baseline record per subject and parameter ({detail})", flag_clearing="ABLFL")
     if contract.name == "ADSL":
         ctx.con.execute("CREATE TABLE IF NOT EXISTS _quarantined_subjects (usubjid VARCHAR)")
         for f in ctx.findings:
@@ -500,8 +612,10 @@ def _cross_row_checks(ctx: _Context, contract: DomainContract) -> None:
                 ctx.con.execute("INSERT INTO _quarantined_subjects VALUES ($u)", {"u": f.usubjid})
 
 
-def _quarantine_sql(ctx: _Context, contract: DomainContract, sql: str, expected: str) -> None:
-    """Move the rows the query returns from the domain table to findings (quarantined)."""
+def _quarantine_sql(ctx: _Context, contract: DomainContract, sql: str, expected: str,
+                    flag_clearing: str | None = None) -> None:
+    """Move the rows the query returns from the domain table to findings (quarantined), or, with
+    ``flag_clearing`` (a column), keep them flagged with that column set missing."""
     table = contract.name.lower()
     hits = db.run(ctx.con, sql)
     if hits.empty:
@@ -510,14 +624,37 @@ def _quarantine_sql(ctx: _Context, contract: DomainContract, sql: str, expected:
         row = int(h.SRC_ROW)
         subj = format_value(h.USUBJID)
         value = format_value(h.value)
-        ctx.findings.append(Finding(contract.name, h.SRC_FILE, row, subj, h.col, h.check_key, value,
-                                    finding_message(h.SRC_FILE, h.col, row, subj, value,
-                                                    expected.format(detail=h.detail))))
+        message = finding_message(h.SRC_FILE, h.col, row, subj, value, expected.format(detail=h.detail))
+        if flag_clearing:
+            ctx.findings.append(Finding(contract.name, h.SRC_FILE, row, subj, h.col, h.check_key, value,
+                                        f"{message} Loaded with {flag_clearing} missing.", FLAGGED, ""))
+        else:
+            ctx.findings.append(Finding(contract.name, h.SRC_FILE, row, subj, h.col, h.check_key, value, message))
     with db.frame_as(ctx.con, "_hits", hits[[SRC_FILE, SRC_ROW]]) as cur:
-        cur.execute(f'DELETE FROM "{table}" t USING _hits h WHERE t.{SRC_FILE} = h.{SRC_FILE} AND t.{SRC_ROW} = h.{SRC_ROW}')
+        match = f"t.{SRC_FILE} = h.{SRC_FILE} AND t.{SRC_ROW} = h.{SRC_ROW}"
+        if flag_clearing:
+            cur.execute(f'UPDATE "{table}" t SET "{flag_clearing}" = NULL FROM _hits h WHERE {match}')
+        else:
+            cur.execute(f'DELETE FROM "{table}" t USING _hits h WHERE {match}')
 
 
 # -- whole-extract checks and derivations ---------------------------------------------------
+
+def _resolve(ctx: _Context) -> None:
+    """Variable resolution (data_contracts.resolution): record the dates taken from datetime twins
+    and units from PARAM, then derive the ADSL flags the extract lacks or carries empty."""
+    for domain in CONTRACTS:
+        counts = {v: n for (d, v), n in ctx.date_fills.items() if d == domain}
+        ctx.derivations += date_part_derivations(domain, counts, ctx.had_columns.get(domain, set()))
+        if ctx.unit_fills.get(domain):
+            n = ctx.unit_fills[domain]
+            ctx.derivations.append(Derivation(domain, "AVALU", "unit_from_param", "PARAM", n, DERIVED,
+                                              f"Unit (AVALU): the unit in PARAM's last parentheses for {n} rows "
+                                              f"({domain} has no AVALU)."))
+    ctx.derivations += exposure_derivation(ctx.con)
+    if db.table_exists(ctx.con, "adsl"):
+        ctx.derivations += resolve_subject_variables(ctx.con, ctx.arm_by_subject, set(ctx.absent.get("ADSL", [])))
+
 
 def _check_studies(ctx: _Context) -> None:
     """Every domain belongs to the same study, and to the manifest's study when it names one."""
@@ -756,6 +893,7 @@ def _write_metadata(ctx: _Context, extract: Path, files: dict[str, list[SourceFi
     }
     _write_frame(con, "study", pd.DataFrame([{k: ("" if v is None else str(v)) for k, v in study.items()}]))
     _write_frame(con, "provenance", prov)
+    write_derivations(con, ctx.derivations)
     findings = _findings_frame(ctx)
     _write_frame(con, "findings", findings)
     con.execute("CREATE OR REPLACE VIEW quarantine AS SELECT * FROM findings WHERE action = 'quarantined'")

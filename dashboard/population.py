@@ -5,13 +5,17 @@ $egfr_categories, $arms, $data_cut)`` so a filter means the same thing on every 
 export and in every test. Built once per loaded extract (the loader calls
 :func:`create_population_objects`). Subject-level derivations made here:
 
-- ``saffl``: ADSL SAFFL; if absent, 'Y' when TRTSDT is present (derived).
-- ``randfl``: ADSL RANDFL; if absent or empty, 'Y' when RANDDT is present, else ITTFL, else SAFFL.
+- ``saffl``, ``randfl``, ``ittfl``: the ADSL flags as resolved at load (SAFFL from TRTSDT or
+  exposure, RANDFL from RANDDT, ITTFL, a randomized arm or SAFFL, ...; see
+  ``data_contracts.resolution`` and the ``derivations`` table). A flag that could not be
+  resolved selects every subject (its derivation row says so; counts that need it say
+  "not available").
 - ``age_group``: '<65' / '>=65' from AGE ('Missing' when AGE is missing).
 - ``egfr_bl``: baseline eGFR = the ADLB EGFR record flagged ABLFL='Y' (ADSL EGFRBL if none);
   ``egfr_bl_cat`` its KDIGO G category (clinical_reference §2, half-open intervals).
-- ``eosstt``: EOSSTT; when absent, 'COMPLETED' if DCSREAS (alias DCDECOD) says so,
-  'DISCONTINUED' for any other reason, else 'ONGOING'; ``dcsreas`` the reason (not 'COMPLETED').
+- ``eosstt``: EOSSTT as resolved at load (from DCSREAS/DCDECOD or DISCONFL when absent); a
+  subject without one is 'ONGOING'; NULL for everyone when disposition is not available.
+  ``dcsreas`` the reason (not 'COMPLETED').
 - ``entry_date``: RANDDT, else TRTSDT, else SCRNDT: a subject enters a data cut on that date.
 
 **Data cut** (``data_cut``, the "Data up to" filter): the macro returns the subjects as an extract
@@ -39,12 +43,17 @@ def _col(cols: set[str], name: str, fallback: str = "NULL") -> str:
 def create_population_objects(con: duckdb.DuckDBPyConnection) -> None:
     """Create the ``subjects`` view and the ``population`` macro (columns absent from the
     extract become NULL, so every query runs on every extract)."""
+    from dashboard.resolution import unavailable
+
     cols = set(db.table_columns(con, "adsl"))
-    saffl = _col(cols, "SAFFL", "CASE WHEN s.\"TRTSDT\" IS NOT NULL THEN 'Y' ELSE 'N' END" if "TRTSDT" in cols else "'Y'")
-    ittfl = _col(cols, "ITTFL", saffl)
-    derived_randfl = "CASE WHEN s.\"RANDDT\" IS NOT NULL THEN 'Y' ELSE 'N' END" if "RANDDT" in cols else ittfl
-    # The loader adds contract columns an extract lacks as empty columns: an empty RANDFL is derived.
-    randfl = f'coalesce(s."RANDFL", {derived_randfl})' if "RANDFL" in cols else derived_randfl
+
+    def flag(name: str) -> str:
+        return "'Y'" if name not in cols or unavailable(con, "ADSL", name) else f'coalesce(s."{name}", \'N\')'
+
+    saffl, ittfl, randfl = flag("SAFFL"), flag("ITTFL"), flag("RANDFL")
+    eosstt = ("NULL" if "EOSSTT" not in cols or unavailable(con, "ADSL", "EOSSTT") else
+              "CASE WHEN upper(s.EOSSTT) IN ('COMPLETED', 'DISCONTINUED', 'ONGOING') THEN upper(s.EOSSTT) "
+              "ELSE 'ONGOING' END")
     entry = "coalesce(" + ", ".join([f's."{c}"' for c in ("RANDDT", "TRTSDT", "SCRNDT") if c in cols] + ["NULL::DATE"]) + ")"
     egfr_lab = ""
     has_lab = db.table_exists(con, "adlb") and {"PARAMCD", "ABLFL"} <= set(db.table_columns(con, "adlb"))
@@ -62,9 +71,7 @@ def create_population_objects(con: duckdb.DuckDBPyConnection) -> None:
            {_col(cols, "AGE")} AS age,
            CASE WHEN {_col(cols, "AGE")} IS NULL THEN 'Missing' WHEN {_col(cols, "AGE")} < 65 THEN '<65' ELSE '>=65' END AS age_group,
            {saffl} AS saffl, {ittfl} AS ittfl, {randfl} AS randfl,
-           CASE WHEN upper(s.EOSSTT) IN ('COMPLETED', 'DISCONTINUED', 'ONGOING') THEN upper(s.EOSSTT)
-                WHEN upper(s.DCSREAS) = 'COMPLETED' THEN 'COMPLETED'
-                WHEN s.DCSREAS IS NOT NULL THEN 'DISCONTINUED' ELSE 'ONGOING' END AS eosstt,
+           {eosstt} AS eosstt,
            CASE WHEN upper(coalesce(s.DCSREAS, '')) <> 'COMPLETED' THEN s.DCSREAS END AS dcsreas,
            {_col(cols, "EOSDT", "NULL::DATE")} AS eosdt,
            {_col(cols, "DTHDT", "NULL::DATE")} AS dthdt,

@@ -61,5 +61,12 @@ CONTRACT = DomainContract(
     },
     record_key=("USUBJID", "AESEQ"),
     row_label="adverse event",
+    identity_columns=("USUBJID", "AESEQ"),
+    # CTCAE grade 4 ("life-threatening") is beyond the three-level AESEV scale: loaded as its
+    # SEVERE bucket, with AETOXGR 4 when the row has no grade (docs/definitions.md).
+    value_maps={
+        "AESEV": {"LIFE-THREATENING": ("SEVERE", {"AETOXGR": "4"}), "LIFE THREATENING": ("SEVERE", {"AETOXGR": "4"})},
+        "AETOXGR": {f"GRADE {g}": (g, {}) for g in AETOXGR_VALUES},
+    },
     description="Adverse events coded to MedDRA SOC/PT with severity, seriousness, relatedness.",
 )

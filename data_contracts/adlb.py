@@ -151,6 +151,7 @@ CONTRACT = DomainContract(
         "TRTP": ("TRT01P",),
     },
     record_key=("USUBJID", "PARAMCD", "ADT", "AVISIT", "DTYPE", "ATPT"),
+    identity_columns=("USUBJID", "PARAMCD"),
     row_label="lab record",
     description="Laboratory results (chemistry, hematology, urinalysis) with reference ranges.",
 )

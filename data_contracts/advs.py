@@ -40,6 +40,7 @@ CONTRACT = DomainContract(
     required_file=False,
     aliases={"AVALU": ("VSSTRESU",), "TRTA": ("TRT01A", "ARM"), "TRTP": ("TRT01P",)},
     record_key=("USUBJID", "PARAMCD", "ADT", "AVISIT", "DTYPE", "ATPT"),
+    identity_columns=("USUBJID", "PARAMCD"),
     row_label="vital-sign record",
     description="Vital signs: blood pressure, pulse, temperature, weight.",
 )

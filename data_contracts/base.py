@@ -26,6 +26,11 @@ class DomainContract:
     in order of preference; the canonical name wins when a file has both.
     ``record_key`` is the set of columns that identify one record (duplicates are quarantined).
     ``row_label`` names what one row is, for messages ("lab record", "adverse event").
+    ``identity_columns``: a row whose value in one of these breaks the contract cannot be
+    attributed or keyed, so it is *quarantined*; a failure in any other column *flags* the row,
+    which is loaded with the value mapped by ``value_maps`` or missing (docs/definitions.md,
+    "Safety-record policy"). ``value_maps``: per column, source value (upper case) -> the value
+    loaded, optionally with companion values for other columns of the same row.
     """
 
     name: str
@@ -36,6 +41,8 @@ class DomainContract:
     record_key: tuple[str, ...] = ()
     row_label: str = "record"
     description: str = ""
+    identity_columns: tuple[str, ...] = ("USUBJID",)
+    value_maps: Mapping[str, Mapping[str, tuple[str, Mapping[str, str]]]] = field(default_factory=dict)
 
     @property
     def schema(self) -> pa.DataFrameSchema:
@@ -78,6 +85,44 @@ class DomainContract:
                     taken.add(alt)
                     break
         return {src: rename.get(up, up) for src, up in upper.items()}
+
+
+#: Spellings of a flag accepted as Y / N (any case, surrounding spaces ignored), flagged.
+FLAG_SPELLINGS = {"YES": "Y", "NO": "N", "TRUE": "Y", "FALSE": "N"}
+
+
+def map_coded_value(contract: DomainContract, column: str, value, allowed: list[str]) -> tuple[str | None, dict]:
+    """The value a coded cell is loaded as when it is not in ``allowed``, and companion values.
+
+    The first rule that applies wins: the contract's ``value_maps`` (e.g. AESEV
+    LIFE-THREATENING -> SEVERE with AETOXGR 4); the allowed value that matches except for case
+    and spaces ("mild" -> MILD); for Y/N flags YES/NO/TRUE/FALSE; otherwise missing ("not
+    coded"), returned as None.
+    """
+    if value is None or (isinstance(value, float) and pd.isna(value)):
+        return None, {}
+    key = " ".join(str(value).split()).upper()
+    mapped = contract.value_maps.get(column, {}).get(key)
+    if mapped:
+        return mapped[0], dict(mapped[1])
+    for a in allowed:
+        if key == str(a).upper():
+            return a, {}
+    if set(allowed) == set(FLAG_VALUES) and key in FLAG_SPELLINGS:
+        return FLAG_SPELLINGS[key], {}
+    return None, {}
+
+
+def allowed_values(contract: DomainContract, column: str) -> list[str] | None:
+    """The closed value set of a coded column (its pandera ``isin`` check), or None."""
+    col = contract.schema.columns.get(column)
+    if col is None:
+        return None
+    for check in col.checks:
+        if getattr(check, "name", "") == "isin":
+            stats = getattr(check, "statistics", {}) or {}
+            return list(stats.get("allowed_values", []))
+    return None
 
 
 def describe_check(check: str, expected: str) -> str:

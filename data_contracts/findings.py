@@ -15,8 +15,15 @@ import pandera.pandas as pa
 from data_contracts.base import describe_check
 
 #: Row-level findings either reject the row ("quarantined") or keep it with a flag ("flagged").
+#: The policy (docs/definitions.md, "Safety-record policy"): a row is quarantined only when it
+#: cannot be used at all: its subject or key is missing or unparseable (the contract's
+#: ``identity_columns``), it is a duplicate of another record, or its subject is not in ADSL
+#: (:data:`QUARANTINE_CHECKS`). Any other failure flags the row: it is loaded, the value mapped
+#: by a stated rule (``DomainContract.value_maps``, case, YES/NO) or set missing, and the
+#: finding's ``loaded_as`` says what was loaded.
 QUARANTINED = "quarantined"
 FLAGGED = "flagged"
+QUARANTINE_CHECKS = frozenset({"duplicate_record", "unknown_subject"})
 
 #: Column that a dataframe-wide check is about, for messages.
 DATAFRAME_CHECK_COLUMN = {
@@ -27,7 +34,7 @@ DATAFRAME_CHECK_COLUMN = {
     ("ADLB", "negative_value"): ("AVAL", "a non-negative result for a measured analyte"),
 }
 
-FINDING_COLUMNS = ["domain", "file", "row", "usubjid", "column", "check", "value", "message", "action"]
+FINDING_COLUMNS = ["domain", "file", "row", "usubjid", "column", "check", "value", "message", "action", "loaded_as"]
 
 
 @dataclass(frozen=True)
@@ -44,6 +51,8 @@ class Finding:
     value: str | None
     message: str
     action: str = QUARANTINED
+    #: flagged rows: the value loaded instead ("" when loaded as missing); None when unchanged
+    loaded_as: str | None = None
 
     def as_dict(self) -> dict:
         return asdict(self)

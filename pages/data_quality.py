@@ -8,5 +8,6 @@ show_table(ctx, "findings_by_check")
 findings = show_table(ctx, "validation_findings", height=420)
 if findings is not None:
     subject_picker(ctx, sorted({s for s in findings["usubjid"] if s and s != "None"}), key="dq_subject")
+show_table(ctx, "variable_derivations")
 show_table(ctx, "extract_provenance")
 show_table(ctx, "blinding_decisions")

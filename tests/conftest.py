@@ -164,10 +164,11 @@ def blinded_extract(tmp_path) -> Path:
 
 @pytest.fixture
 def extract_with_problems(tmp_path) -> Path:
-    """One bad value in each required domain: AGE 212, AVAL "abc", AENDT before ASTDT."""
+    """One bad value in each required domain: AGE 212, AVAL "abc", AENDT before ASTDT (flagged: the
+    rows are loaded), and a lab record (row 13) of subject 99-999, who is not in ADSL (quarantined)."""
     adsl = ADSL.copy()
     adsl.loc[1, "AGE"] = "212"
-    adlb = ADLB.copy()
+    adlb = pd.concat([ADLB, ADLB.iloc[[0]].assign(USUBJID="99-999")], ignore_index=True)
     adlb.loc[2, "AVAL"] = "abc"
     adae = ADAE.copy()
     adae.loc[0, "AENDT"] = "2023-01-01"

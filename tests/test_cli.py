@@ -1,6 +1,6 @@
 """The command line (``python -m dashboard validate|load``) and the CDISC pilot loaded unmodified.
 
-Exit codes are a public interface: 0 clean, 1 rows quarantined (the load still completed),
+Exit codes are a public interface: 0 clean or flagged, 1 rows quarantined (the load still completed),
 2 unusable input. Runs in-process through ``dashboard.cli.main`` (``run_cli`` fixture).
 """
 
@@ -27,25 +27,28 @@ def test_main_validate_json_with_problems(extract_with_problems, run_cli):
     assert {"status", "domains", "findings"} <= set(result)
     assert result["status"] == "quarantined"
     assert {d: set(c) for d, c in result["domains"].items()} == {d: COUNT_KEYS for d in ("ADSL", "ADAE", "ADLB")}
-    assert result["domains"]["ADSL"] == {"rows_read": 4, "rows_accepted": 3, "rows_quarantined": 1}
+    assert result["domains"] == {
+        "ADSL": {"rows_read": 4, "rows_accepted": 4, "rows_quarantined": 0},
+        "ADAE": {"rows_read": 3, "rows_accepted": 3, "rows_quarantined": 0},
+        "ADLB": {"rows_read": 13, "rows_accepted": 12, "rows_quarantined": 1},
+    }
     assert all(FINDING_KEYS <= set(f) for f in result["findings"])
-    assert sorted((f["domain"], f["row"], f["usubjid"], f["column"], f["check"], f["value"])
-                  for f in result["findings"]) == [
-        # the planted problems
-        ("ADAE", 1, "01-001", "AENDT", "end_before_start", "2023-01-01"),
-        # 01-002's AEs and labs follow its quarantined ADSL row
-        ("ADAE", 2, "01-002", "USUBJID", "unknown_subject", "01-002"),
-        ("ADAE", 3, "01-002", "USUBJID", "unknown_subject", "01-002"),
-        ("ADLB", 3, "01-001", "AVAL", "not_a_number", "abc"),
-        ("ADLB", 5, "01-002", "USUBJID", "unknown_subject", "01-002"),
-        ("ADLB", 6, "01-002", "USUBJID", "unknown_subject", "01-002"),
-        ("ADLB", 7, "01-002", "USUBJID", "unknown_subject", "01-002"),
-        ("ADLB", 8, "01-002", "USUBJID", "unknown_subject", "01-002"),
-        ("ADSL", 2, "01-002", "AGE", "out_of_range", "212"),
+    assert sorted((f["domain"], f["row"], f["usubjid"], f["column"], f["check"], f["value"], f["action"],
+                   f["loaded_as"]) for f in result["findings"]) == [
+        # bad values: the rows are loaded, flagged, with what was loaded instead
+        ("ADAE", 1, "01-001", "AENDT", "end_before_start", "2023-01-01", "flagged", None),
+        ("ADLB", 3, "01-001", "AVAL", "not_a_number", "abc", "flagged", ""),
+        # a record that cannot be attributed to a subject in ADSL
+        ("ADLB", 13, "99-999", "USUBJID", "unknown_subject", "99-999", "quarantined", None),
+        ("ADSL", 2, "01-002", "AGE", "out_of_range", "212", "flagged", ""),
     ]
     assert all(isinstance(f["row"], int) for f in result["findings"])
-    assert 'adlb.csv: column AVAL, row 3 (USUBJID=01-001): value "abc"; expected a number.' in [
-        f["message"] for f in result["findings"]]
+    assert 'adlb.csv: column AVAL, row 3 (USUBJID=01-001): value "abc"; expected a number. Loaded with the value ' \
+           'missing.' in [f["message"] for f in result["findings"]]
+    # how each variable the extract lacks was resolved (the tiny ADSL has no RANDFL, DTHFL or EOSSTT)
+    assert [(d["variable"], d["rule"], d["rows_affected"], d["status"]) for d in result["derivations"]] == [
+        ("RANDFL", "randfl_from_ittfl", 4, "derived"), ("DTHFL", "", 0, "not available"),
+        ("EOSSTT", "", 0, "not available")]
 
 
 def test_main_validate_json_clean(clean_extract, run_cli):
@@ -66,8 +69,18 @@ def test_main_validate_text(extract_with_problems, run_cli):
     lines = out.splitlines()
     assert lines[0].startswith(f"{extract_with_problems}: quarantined (role blinded, data cut ")
     assert lines[1].split() == ["domain", "read", "accepted", "quarantined"]
-    assert lines[2].split() == ["ADSL", "4", "3", "1"]
-    assert '[quarantined] adlb.csv: column AVAL, row 3 (USUBJID=01-001): value "abc"; expected a number.' in lines
+    assert lines[2].split() == ["ADSL", "4", "4", "0"]
+    assert '[flagged] adlb.csv: column AVAL, row 3 (USUBJID=01-001): value "abc"; expected a number. Loaded with ' \
+           'the value missing.' in lines
+    assert '[quarantined] adlb.csv: column USUBJID, row 13 (USUBJID=99-999): value "99-999"; expected a subject ' \
+           'in ADSL (not in ADSL).' in lines
+    assert lines[-3:] == [
+        "[derived] Randomized (RANDFL): derived from ITTFL: ITTFL (the ITT set is the randomized subjects) (ADSL has "
+        "no RANDFL).",
+        "[not available] Death (DTHFL): not available in this extract: needs DTHFL or DTHDT or ADAE.AEOUT, "
+        "ADAE.AESDTH, ADAE.AETOXGR (ADSL has no DTHFL).",
+        "[not available] End-of-study status (EOSSTT): not available in this extract: needs EOSSTT or DCSREAS or "
+        "DISCONFL, EOSDT (ADSL has no EOSSTT)."]
 
 
 def test_main_validate_blinded_does_not_echo_the_arm(extract_with_problems, run_cli):
@@ -108,11 +121,11 @@ def test_main_load_db_with_quarantined_rows_exits_1(extract_with_problems, tmp_p
     db_file = tmp_path / "trial.duckdb"
     code, out, err = run_cli("load", extract_with_problems, "--db", db_file, "--role", "blinded")
     assert (code, err) == (1, "")
-    assert out.splitlines()[1] == "9 rows quarantined; see the quarantine table or run validate."
+    assert out.splitlines()[1] == "1 rows quarantined; see the quarantine table or run validate."
     con = duckdb.connect(str(db_file), read_only=True)
     try:
-        assert con.execute("SELECT count(*), count(DISTINCT file || row) FROM quarantine").fetchone() == (9, 9)
-        assert con.execute("SELECT sum(rows_quarantined) FROM provenance").fetchone() == (9,)
+        assert con.execute("SELECT count(*), count(DISTINCT file || row) FROM quarantine").fetchone() == (1, 1)
+        assert con.execute("SELECT sum(rows_quarantined) FROM provenance").fetchone() == (1,)
     finally:
         con.close()
 

@@ -21,6 +21,7 @@ from data_contracts.adlb import unit_from_param
 
 KEYS = ["domain", "file", "row", "usubjid", "column", "check", "value"]
 DATE_EXPECTED = "a date (YYYY-MM-DD, DDMONYYYY or a SAS date number)"
+MISSING = " Loaded with the value missing."   # a flagged row: loaded, the bad value as missing
 
 
 def findings_table(report, domain: str | None = None, with_message: bool = False) -> pd.DataFrame:
@@ -79,19 +80,27 @@ def test_load_extract_adsl_value_checks(tmp_path, make_extract):
     adsl.loc[1, "AGE"] = "212"      # out of range 0-120
     adsl.loc[2, "SEX"] = "X"        # not in the value set
     adsl.loc[3, "SAFFL"] = "yes"    # flag not Y/N
-    _con, report = load(make_extract(tmp_path, adsl=adsl))
-    assert report.domains["ADSL"] == DomainCount(rows_read=4, rows_accepted=0, rows_quarantined=4)
+    con, report = load(make_extract(tmp_path, adsl=adsl))
+    # every subject stays loaded (flagged): a bad value is mapped (yes -> Y) or loaded as missing
+    assert report.domains["ADSL"] == DomainCount(rows_read=4, rows_accepted=4, rows_quarantined=0)
+    assert set(report.findings["action"]) == {"flagged"}
+    assert con.execute("SELECT USUBJID, ITTFL, AGE, SEX, SAFFL FROM adsl ORDER BY 1").fetchall() == [
+        ("01-001", None, 54.0, "F", "Y"), ("01-002", "Y", None, "M", "Y"), ("01-003", "Y", 45.0, None, "Y"),
+        ("01-004", "Y", 71.0, "M", "Y")]
     assert_frame_equal(findings_table(report, "ADSL", with_message=True), expected_table([
         # flags
         ("ADSL", "adsl.csv", 1, "01-001", "ITTFL", "not_in_value_set", "1",
-         "adsl.csv: column ITTFL, row 1 (USUBJID=01-001): value \"1\"; expected one of ['Y', 'N']."),
+         "adsl.csv: column ITTFL, row 1 (USUBJID=01-001): value \"1\"; expected one of ['Y', 'N']. Loaded with the "
+         "value missing."),
         ("ADSL", "adsl.csv", 4, "01-004", "SAFFL", "not_in_value_set", "yes",
-         "adsl.csv: column SAFFL, row 4 (USUBJID=01-004): value \"yes\"; expected one of ['Y', 'N']."),
+         "adsl.csv: column SAFFL, row 4 (USUBJID=01-004): value \"yes\"; expected one of ['Y', 'N']. Loaded as \"Y\"."),
         # demographics
         ("ADSL", "adsl.csv", 2, "01-002", "AGE", "out_of_range", "212",
-         'adsl.csv: column AGE, row 2 (USUBJID=01-002): value "212"; expected a value <= 120.'),
+         'adsl.csv: column AGE, row 2 (USUBJID=01-002): value "212"; expected a value <= 120. Loaded with the '
+         'value missing.'),
         ("ADSL", "adsl.csv", 3, "01-003", "SEX", "not_in_value_set", "X",
-         "adsl.csv: column SEX, row 3 (USUBJID=01-003): value \"X\"; expected one of ['M', 'F', 'U', 'UNDIFFERENTIATED']."),
+         "adsl.csv: column SEX, row 3 (USUBJID=01-003): value \"X\"; expected one of ['M', 'F', 'U', 'UNDIFFERENTIATED']. "
+         "Loaded with the value missing."),
     ], with_message=True))
 
 
@@ -181,11 +190,11 @@ def test_load_extract_bad_date_text(tmp_path, make_extract):
     _con, report = load(make_extract(tmp_path, adae=adae))
     assert_frame_equal(findings_table(report, with_message=True), expected_table([
         ("ADAE", "adae.csv", 1, "01-001", "ASTDT", "not_a_date", "2023-02-30",
-         f'adae.csv: column ASTDT, row 1 (USUBJID=01-001): value "2023-02-30"; expected {DATE_EXPECTED}.'),
+         f'adae.csv: column ASTDT, row 1 (USUBJID=01-001): value "2023-02-30"; expected {DATE_EXPECTED}.{MISSING}'),
         ("ADAE", "adae.csv", 2, "01-002", "AENDT", "not_a_date", "20230115",
-         f'adae.csv: column AENDT, row 2 (USUBJID=01-002): value "20230115"; expected {DATE_EXPECTED}.'),
+         f'adae.csv: column AENDT, row 2 (USUBJID=01-002): value "20230115"; expected {DATE_EXPECTED}.{MISSING}'),
     ], with_message=True))
-    assert report.domains["ADAE"].rows_quarantined == 2
+    assert report.domains["ADAE"].rows_quarantined == 0   # flagged: the AEs are loaded without those dates
 
 
 # -- numbers ---------------------------------------------------------------------------------
@@ -196,7 +205,7 @@ def test_load_extract_non_numeric_aval(tmp_path, make_extract):
     _con, report = load(make_extract(tmp_path, adlb=adlb))
     assert_frame_equal(findings_table(report, with_message=True), expected_table([
         ("ADLB", "adlb.csv", 3, "01-001", "AVAL", "not_a_number", "abc",
-         'adlb.csv: column AVAL, row 3 (USUBJID=01-001): value "abc"; expected a number.'),
+         'adlb.csv: column AVAL, row 3 (USUBJID=01-001): value "abc"; expected a number.' + MISSING),
     ], with_message=True))
 
 
@@ -220,7 +229,7 @@ def test_load_extract_ae_end_before_start(tmp_path, make_extract):
          'adae.csv: column AENDT, row 2 (USUBJID=01-002): value "2023-01-01"; expected an end date on or after '
          "the start date ASTDT."),
     ], with_message=True))
-    assert con.execute("SELECT SRC_ROW FROM adae ORDER BY SRC_ROW").fetchall() == [(1,), (3,)]
+    assert con.execute("SELECT SRC_ROW FROM adae ORDER BY SRC_ROW").fetchall() == [(1,), (2,), (3,)]   # flagged, kept
 
 
 def test_load_extract_ae_value_sets(tmp_path, make_extract):
@@ -256,22 +265,16 @@ def test_load_extract_unknown_subject(tmp_path, make_extract):
     ], with_message=True))
 
 
-def test_load_extract_unknown_subject_cascade_from_quarantined_adsl_row(tmp_path, make_extract):
+def test_load_extract_bad_adsl_value_keeps_the_subjects_records(tmp_path, make_extract):
     adsl = ADSL.copy()
-    adsl.loc[1, "AGE"] = "212"   # 01-002 quarantined in ADSL: its AEs and labs follow it
-    _con, report = load(make_extract(tmp_path, adsl=adsl))
-    cascade = "expected a subject in ADSL (its ADSL row was quarantined)."
+    adsl.loc[1, "AGE"] = "212"   # 01-002 is flagged, not quarantined: its AEs and labs stay loaded
+    con, report = load(make_extract(tmp_path, adsl=adsl))
     assert_frame_equal(findings_table(report, with_message=True), expected_table([
-        # the subject's own row
         ("ADSL", "adsl.csv", 2, "01-002", "AGE", "out_of_range", "212",
-         'adsl.csv: column AGE, row 2 (USUBJID=01-002): value "212"; expected a value <= 120.'),
-        # its adverse events
-        *[("ADAE", "adae.csv", r, "01-002", "USUBJID", "unknown_subject", "01-002",
-           f'adae.csv: column USUBJID, row {r} (USUBJID=01-002): value "01-002"; {cascade}') for r in (2, 3)],
-        # its labs
-        *[("ADLB", "adlb.csv", r, "01-002", "USUBJID", "unknown_subject", "01-002",
-           f'adlb.csv: column USUBJID, row {r} (USUBJID=01-002): value "01-002"; {cascade}') for r in (5, 6, 7, 8)],
+         'adsl.csv: column AGE, row 2 (USUBJID=01-002): value "212"; expected a value <= 120.' + MISSING),
     ], with_message=True))
+    assert report.rows_quarantined == 0
+    assert con.execute("SELECT count(*) FROM adae WHERE USUBJID = '01-002'").fetchone() == (2,)
 
 
 def test_load_extract_more_than_one_unit_per_paramcd(tmp_path, make_extract):
@@ -282,7 +285,7 @@ def test_load_extract_more_than_one_unit_per_paramcd(tmp_path, make_extract):
     assert_frame_equal(findings_table(report, with_message=True), expected_table([
         ("ADLB", "adlb.csv", r, "01-002", "AVALU", "multiple_units", "mg/dL",
          f'adlb.csv: column AVALU, row {r} (USUBJID=01-002): value "mg/dL"; expected umol/L (the unit of 6 other '
-         "CREAT records).") for r in (5, 6)
+         "CREAT records). Loaded with AVAL missing.") for r in (5, 6)
     ], with_message=True))
 
 
@@ -293,7 +296,7 @@ def test_load_extract_more_than_one_baseline(tmp_path, make_extract):
     assert_frame_equal(findings_table(report, with_message=True), expected_table([
         ("ADLB", "adlb.csv", 4, "01-001", "ABLFL", "multiple_baselines", "Y",
          'adlb.csv: column ABLFL, row 4 (USUBJID=01-001): value "Y"; expected at most one baseline record per '
-         "subject and parameter (adlb.csv row 3 is already the baseline of K)."),
+         "subject and parameter (adlb.csv row 3 is already the baseline of K). Loaded with ABLFL missing."),
     ], with_message=True))
 
 
@@ -303,7 +306,8 @@ def test_load_extract_reference_range_inverted(tmp_path, make_extract):
     _con, report = load(make_extract(tmp_path, adlb=adlb))
     assert_frame_equal(findings_table(report, with_message=True), expected_table([
         ("ADLB", "adlb.csv", 5, "01-002", "ANRLO", "range_inverted", "200",
-         'adlb.csv: column ANRLO, row 5 (USUBJID=01-002): value "200"; expected a lower reference limit not above ANRHI.'),
+         'adlb.csv: column ANRLO, row 5 (USUBJID=01-002): value "200"; expected a lower reference limit not above ANRHI. '
+         'Loaded with ANRLO and ANRHI missing.'),
     ], with_message=True))
 
 
@@ -334,7 +338,7 @@ def test_load_extract_implausible_creatinine_umol(tmp_path, make_extract):
     assert_frame_equal(findings_table(report, with_message=True), expected_table([
         ("ADLB", "adlb.csv", 9, "01-003", "AVAL", "implausible_value", "1.1",
          'adlb.csv: column AVAL, row 9 (USUBJID=01-003): value "1.1"; expected a CREAT result in umol/L between 10 '
-         "and 3000 (as mg/dL it would be 97 umol/L: entered in the wrong unit?)."),
+         "and 3000 (as mg/dL it would be 97 umol/L: entered in the wrong unit?)." + MISSING),
     ], with_message=True))
 
 
@@ -393,7 +397,7 @@ def test_load_extract_unit_parsed_from_param(tmp_path, make_extract):
     adlb.loc[8, "AVAL"] = "1.1"   # still implausible: the unit came from PARAM
     con, report = load(make_extract(tmp_path, adlb=adlb))
     assert con.execute("SELECT PARAMCD, AVALU, count(*) FROM adlb WHERE PARAMTYP IS NULL GROUP BY ALL ORDER BY ALL"
-                       ).fetchall() == [("CREAT", "umol/L", 7), ("K", "mmol/L", 4)]
+                       ).fetchall() == [("CREAT", "umol/L", 8), ("K", "mmol/L", 4)]   # row 9 flagged, loaded
     assert findings_table(report)[["row", "check"]].to_dict("records") == [{"row": 9, "check": "implausible_value"}]
 
 
@@ -428,17 +432,17 @@ def test_load_extract_every_row_accounted_clean(clean_extract):
 
 def test_load_extract_every_row_accounted_with_problems(extract_with_problems):
     con, report = load(extract_with_problems)
-    # 01-002 (AGE 212) is quarantined with its 2 AEs and 4 labs; AE row 1 ends before it starts;
-    # lab row 3 has AVAL "abc".
+    # 01-002 (AGE 212), AE row 1 (ends before it starts) and lab row 3 (AVAL "abc") are flagged and
+    # loaded; lab row 13 (subject 99-999, not in ADSL) is quarantined.
     assert {d: (c.rows_read, c.rows_accepted, c.rows_quarantined) for d, c in report.domains.items()} == {
-        "ADSL": (4, 3, 1), "ADAE": (3, 0, 3), "ADLB": (12, 7, 5)}
+        "ADSL": (4, 4, 0), "ADAE": (3, 3, 0), "ADLB": (13, 12, 1)}
     assert_every_row_accounted(con, report)
 
 
 def test_load_extract_every_row_accounted_in_small_chunks(extract_with_problems):
     con, report = load_extract(extract_with_problems, "unblinded", chunk_rows=2)
     assert {d: (c.rows_read, c.rows_accepted, c.rows_quarantined) for d, c in report.domains.items()} == {
-        "ADSL": (4, 3, 1), "ADAE": (3, 0, 3), "ADLB": (12, 7, 5)}
+        "ADSL": (4, 4, 0), "ADAE": (3, 3, 0), "ADLB": (13, 12, 1)}
     assert_every_row_accounted(con, report)
 
 

@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 
 from dashboard import db, stats
-from dashboard.analyses.common import count_subjects, with_total_rows
+from dashboard.analyses.common import count_subjects, mark_not_available, not_available_text, with_total_rows
 from dashboard.filters import TOTAL_ARM, FilterSpec
 from dashboard.population import arm_denominators, run
 from dashboard.tables import UNBLINDED_ONLY, NotInExtract
@@ -233,8 +233,12 @@ def has_infusions(con) -> bool:
 
 def _infusions_sql(con) -> str:
     """Given administrations (EXOCCUR not 'N', ASTDT present) up to the data cut: USUBJID, d."""
+    from dashboard.resolution import exposure_form
+
     cols = set(db.table_columns(con, "adex"))
     given = "coalesce(EXOCCUR, 'Y') <> 'N' AND " if "EXOCCUR" in cols else ""
+    form = exposure_form(con)   # parameter-form ADEX: only the administration parameter's records
+    given += f"({form.where}) AND " if form is not None else ""
     return (f"SELECT DISTINCT USUBJID, ASTDT AS d FROM adex WHERE {given} ASTDT IS NOT NULL "
             "AND ($data_cut IS NULL OR ASTDT <= $data_cut)")
 
@@ -379,6 +383,24 @@ def _deaths(con, spec: FilterSpec) -> pd.DataFrame | None:
                         WHERE {flag} AND ($data_cut IS NULL OR {date} IS NULL OR {date} <= $data_cut)""", spec)
 
 
+def _overview_needs(con) -> dict[str, str]:
+    """Overview categories whose inputs this extract lacks, with what each needs."""
+    from dashboard.resolution import unavailable
+
+    needs = {}
+    if not _has_values(con, "AEACN"):
+        needs["teae_leading_to_discontinuation"] = "AEACN (action taken with study treatment)"
+    if not _has_values(con, "AESER"):
+        needs["serious_teae"] = "AESER (serious event)"
+    if not (_has_values(con, "AESEV") or _has_values(con, "AETOXGR")):
+        needs["severe_teae"] = "AESEV (severity) or AETOXGR (toxicity grade)"
+    if not any(_has_values(con, c) for c in ("AEOUT", "AESDTH", "AETOXGR")):
+        needs["fatal_teae"] = "AEOUT (outcome), AESDTH or AETOXGR"
+    if unavailable(con, "ADSL", "DTHFL"):
+        needs["deaths"] = "ADSL DTHFL or DTHDT, or a fatal AE (AEOUT, AESDTH, AETOXGR)"
+    return needs
+
+
 def ae_overview(con, spec: FilterSpec) -> pd.DataFrame:
     """Subjects with any TEAE, related, severe, serious, leading to discontinuation/interruption,
     AESI and fatal TEAEs (n, %, events), and deaths, by arm.
@@ -406,7 +428,7 @@ def ae_overview(con, spec: FilterSpec) -> pd.DataFrame:
     deaths = _deaths(con, spec)
     if deaths is not None:
         rows = pd.concat([rows, deaths.assign(category="deaths")], ignore_index=True)
-        keys.append("deaths")
+    keys.append("deaths")
     out = count_subjects(rows, den, ["category"], levels=pd.DataFrame({"category": keys}), events=True)
     notes = {
         "any_teae": teae_rule(con),
@@ -414,14 +436,14 @@ def ae_overview(con, spec: FilterSpec) -> pd.DataFrame:
         else "AEREL not in this extract: every TEAE counted as related (conservative).",
         "severe_teae": "AESEV = SEVERE, or AETOXGR >= 3.",
         "serious_teae": "AESER = 'Y'." if "AESER" in cols else "AESER not in this extract.",
-        "teae_leading_to_discontinuation": "AEACN: " + ", ".join(sorted(DISCONTINUATION_ACTIONS)) + "."
-        if _has_values(con, "AEACN")
-        else "AEACN not recorded in this extract: category cannot be derived (shown as 0).",
+        "teae_leading_to_discontinuation": "AEACN: " + ", ".join(sorted(DISCONTINUATION_ACTIONS)) + ".",
         "aesi": aesi_rule(spec) + ".",
         "fatal_teae": "AEOUT = FATAL, AESDTH = 'Y' or AETOXGR = 5.",
         "deaths": "ADSL DTHFL = 'Y' (death date up to the data cut); any cause, any time.",
     }
     out["note"] = out["category"].map(notes).fillna("")
+    for key, needs in _overview_needs(con).items():
+        out = mark_not_available(out, out["category"] == key, not_available_text(needs))
     order = {k: i for i, k in enumerate(keys)}
     arm_order = dict(zip(den["arm"], den["arm_order"]))
     out = out.assign(_c=out["category"].map(order), _a=out["arm"].map(arm_order))
@@ -823,6 +845,8 @@ def listing_subjects(frame: pd.DataFrame | None) -> list[str]:
 def _cell(r) -> str:
     from dashboard.formatting import fmt_n_pct
 
+    if pd.isna(r["n"]):
+        return "not available"
     text = fmt_n_pct(r["n"], r["pct"])
     if "events" in r and int(r["n"]) > 0:
         text += f" [{int(r['events'])}]"

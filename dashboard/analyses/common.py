@@ -45,6 +45,30 @@ def count_subjects(rows: pd.DataFrame, denominators: pd.DataFrame, keys: list[st
     return out[cols].reset_index(drop=True)
 
 
+NOT_AVAILABLE = "not available"
+
+
+def not_available_text(needs: str) -> str:
+    """The note a count carries when its inputs are absent: never a 0 (docs/definitions.md)."""
+    return f"Not available in this extract: needs {needs}."
+
+
+def mark_not_available(frame: pd.DataFrame, mask: pd.Series, note: str, note_col: str = "note") -> pd.DataFrame:
+    """Blank the counts (``n``, ``pct``, ``events`` when present) of the rows in ``mask`` and set
+    their note: an absent input is "not available", exported as an empty value, never 0."""
+    out = frame.copy()
+    for col in ("n", "events"):
+        if col in out:
+            out[col] = out[col].astype("Int64")
+            out.loc[mask, col] = pd.NA
+    if "pct" in out:
+        out.loc[mask, "pct"] = np.nan
+    if note_col not in out:
+        out[note_col] = ""
+    out.loc[mask, note_col] = note
+    return out
+
+
 def describe_continuous(values: pd.Series) -> dict:
     """n, mean, SD (n-1), median, Q1, Q3 (type 7 quantiles), min, max of the non-missing values."""
     v = pd.to_numeric(values, errors="coerce").dropna().astype(float)

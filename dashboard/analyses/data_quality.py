@@ -43,6 +43,19 @@ def extract_provenance(con, spec: FilterSpec) -> pd.DataFrame:
     return db.run(con, "SELECT * FROM provenance ORDER BY domain, file")
 
 
+def variable_derivations(con, spec: FilterSpec) -> pd.DataFrame:
+    """How each analysis variable the extract lacks (or carries empty) was resolved at load.
+
+    Definition: docs/definitions.md "Variable resolution" (``data_contracts.resolution``).
+    Returns one row per domain x variable x rule: ``domain``, ``variable``, ``rule``, ``source``
+    (the columns read), ``rows_affected``, ``status`` (derived / not available), ``message``.
+    """
+    if not db.table_exists(con, "derivations"):
+        return pd.DataFrame(columns=["domain", "variable", "rule", "source", "rows_affected", "status", "message"])
+    return db.run(con, """SELECT * FROM derivations
+                          ORDER BY status DESC, CASE domain WHEN 'ADSL' THEN 0 ELSE 1 END, domain, variable, source""")
+
+
 def blinding_decisions(con, spec: FilterSpec) -> pd.DataFrame:
     """Columns removed by the blinded role and the rule that removed each (empty when unblinded)."""
     return db.run(con, "SELECT * FROM blinding_log ORDER BY domain, rule, \"column\"")
@@ -59,6 +72,10 @@ def register(add) -> None:
                   validation_findings, order=30,
                   definition="quarantined: the row is not loaded; flagged: the row is loaded and needs review "
                   "(missing or out-of-window visits)."))
+    add(TableSpec("variable_derivations", "Variables derived at load", "data_quality", variable_derivations,
+                  order=35, definition="Resolution order per domain (data_contracts/resolution.py): the ADaM variable, "
+                  "its alias, the date part of its datetime twin, or a derivation from standard variables; a column "
+                  "that exists but is empty counts as absent. 'not available': no source in this extract."))
     add(TableSpec("extract_provenance", "Extract provenance", "data_quality", extract_provenance, order=40))
     add(TableSpec("blinding_decisions", "Columns removed for blinding", "data_quality", blinding_decisions, order=50,
                   definition="Rules B1-B4 of dashboard/blinding.py: treatment, dose/product, manifest-listed and "

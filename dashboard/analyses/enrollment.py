@@ -8,9 +8,11 @@ import numpy as np
 import pandas as pd
 
 from dashboard import db
-from dashboard.analyses.common import count_subjects
+from dashboard.analyses.common import count_subjects, mark_not_available
 from dashboard.filters import FilterSpec
 from dashboard.population import arm_denominators, run
+from dashboard.resolution import unavailable
+from dashboard.tables import NotInExtract
 
 
 def _randomized(spec: FilterSpec) -> FilterSpec:
@@ -111,7 +113,13 @@ def subject_flow(con, spec: FilterSpec) -> pd.DataFrame:
     ])
     out = pd.concat([screened, counts], ignore_index=True)
     out["label"] = out["stage"].map(dict(FLOW_STAGES))
-    return out[["stage", "label", "arm", "n", "N", "pct"]]
+    out["note"] = ""
+    for stages_needing, var in ((("screen_failure", "randomized", "treated", "completed", "ongoing", "discontinued"),
+                                 "RANDFL"), (("treated",), "SAFFL"), (("completed", "ongoing", "discontinued"), "EOSSTT")):
+        message = unavailable(con, "ADSL", var)
+        if message:
+            out = mark_not_available(out, out["stage"].isin(stages_needing), message)
+    return out[["stage", "label", "arm", "n", "N", "pct", "note"]]
 
 
 def disposition(con, spec: FilterSpec) -> pd.DataFrame:
@@ -122,6 +130,9 @@ def disposition(con, spec: FilterSpec) -> pd.DataFrame:
     Returns one row per status/reason x arm: ``status``, ``reason`` (empty on the status row),
     ``arm``, ``n``, ``N``, ``pct``; every status is present, zeros included.
     """
+    message = unavailable(con, "ADSL", "EOSSTT")
+    if message:
+        raise NotInExtract(message)
     spec = _randomized(spec)
     rows = run(con, """
         SELECT p.usubjid, p.arm,

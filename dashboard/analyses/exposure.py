@@ -9,43 +9,63 @@ from dashboard import db
 from dashboard.analyses.common import count_subjects, describe_continuous, with_total_rows
 from dashboard.filters import FilterSpec
 from dashboard.population import arm_denominators, run
+from dashboard.resolution import ExposureForm, exposure_form
 from dashboard.tables import UNBLINDED_ONLY, NotInExtract
 
 #: An infusion more than this many days after its planned day is "delayed".
 DELAY_TOLERANCE_DAYS = 3
 
 
-def _require_adex(con) -> list[str]:
-    if not db.table_exists(con, "adex"):
+def _require_adex(con) -> tuple[list[str], ExposureForm]:
+    form = exposure_form(con)
+    if form is None:
         raise NotInExtract("ADEX (study-drug administrations) is not in this extract.")
-    return db.table_columns(con, "adex")
+    return db.table_columns(con, "adex"), form
 
 
-def _given_sql(cols: list[str]) -> str:
+def _administrations_sql(cols: list[str], form: ExposureForm) -> str:
+    """One row per administration (occurrence form: every row; parameter form: the rows of the
+    administration parameter, see ``dashboard.resolution.exposure_form``)."""
+    return f"(SELECT * FROM adex WHERE {form.where})"
+
+
+def _given_sql(cols: list[str], alias: str = "") -> str:
     """An administration counts as given unless EXOCCUR='N' or it has no start date."""
-    cond = ["ASTDT IS NOT NULL"] if "ASTDT" in cols else []
+    cond = [f"{alias}ASTDT IS NOT NULL"] if "ASTDT" in cols else []
     if "EXOCCUR" in cols:
-        cond.append("coalesce(EXOCCUR, 'Y') <> 'N'")
+        cond.append(f"coalesce({alias}EXOCCUR, 'Y') <> 'N'")
     return " AND ".join(cond) or "TRUE"
 
 
 def infusions_per_subject(con, spec: FilterSpec) -> pd.DataFrame:
     """Number of infusions received per subject (0 up to the most any subject received), by arm.
 
-    Population: the selected population (safety by default). A record counts as an infusion
-    received unless EXOCCUR='N' or ASTDT is missing; records after the data cut do not count.
-    Returns ``infusions`` (text "0".."k"), ``arm``, ``n``, ``N``, ``pct``.
+    Population: the selected population (safety by default). Occurrence-form ADEX: a record counts
+    as an infusion received unless EXOCCUR='N' or ASTDT is missing; parameter-form ADEX: the same
+    over the administration parameter's records, or the dose-count parameter's AVAL (see
+    ``dashboard.resolution.exposure_form``); records after the data cut do not count.
+    Returns ``infusions`` (text "0".."k"), ``arm``, ``n``, ``N``, ``pct``, ``note`` (which ADEX
+    form and records were counted).
     """
-    cols = _require_adex(con)
+    cols, form = _require_adex(con)
+    if form.count_param:
+        if "AVAL" not in cols:
+            raise NotInExtract(f"infusions per subject need the AVAL of ADEX PARAMCD {form.count_param} "
+                               "(removed in the blinded role) or one ADEX record per administration.")
+        count = "CAST(coalesce(max(x.AVAL), 0) AS INTEGER)"
+        given = "TRUE"
+    else:
+        count, given = "count(x.USUBJID)", _given_sql(cols)
     rows = run(con, f"""
-        SELECT p.usubjid, p.arm, CAST(count(x.USUBJID) AS VARCHAR) AS infusions
-        FROM {{population}} p LEFT JOIN (SELECT * FROM adex WHERE {_given_sql(cols)}
-                                         AND ($data_cut IS NULL OR ASTDT <= $data_cut)) x ON x.USUBJID = p.usubjid
+        SELECT p.usubjid, p.arm, CAST({count} AS VARCHAR) AS infusions
+        FROM {{population}} p LEFT JOIN (SELECT * FROM {_administrations_sql(cols, form)} a WHERE {given}
+                                         AND ($data_cut IS NULL OR ASTDT IS NULL OR ASTDT <= $data_cut)) x
+             ON x.USUBJID = p.usubjid
         GROUP BY p.usubjid, p.arm""", spec)
     den = arm_denominators(con, spec)
     top = int(rows["infusions"].astype(int).max()) if len(rows) else 0
     levels = pd.DataFrame({"infusions": [str(i) for i in range(max(top, 0) + 1)]})
-    return count_subjects(rows, den, ["infusions"], levels=levels)
+    return count_subjects(rows, den, ["infusions"], levels=levels).assign(note=form.message)
 
 
 def infusion_deviations(con, spec: FilterSpec) -> pd.DataFrame:
@@ -57,7 +77,10 @@ def infusion_deviations(con, spec: FilterSpec) -> pd.DataFrame:
     ``usubjid``, ``arm``, ``infusion``, ``planned_day``, ``actual_day``, ``delay_days``,
     ``status`` (missed / delayed), ``reason`` (EXADJ), ``SRC_FILE``, ``SRC_ROW``.
     """
-    cols = _require_adex(con)
+    cols, form = _require_adex(con)
+    if form.count_param:
+        raise NotInExtract(f"missed and delayed infusions need one ADEX record per administration "
+                           f"(this ADEX is parameter-form with only a dose count, PARAMCD {form.count_param}).")
     occur = "coalesce(x.EXOCCUR, 'Y') = 'N' OR " if "EXOCCUR" in cols else ""
     reason = "x.EXADJ" if "EXADJ" in cols else "NULL"
     visit = "x.AVISIT" if "AVISIT" in cols else "'Infusion ' || CAST(x.AVISITN AS INTEGER)"
@@ -68,7 +91,7 @@ def infusion_deviations(con, spec: FilterSpec) -> pd.DataFrame:
                CASE WHEN x.ASTDT IS NULL THEN NULL ELSE date_diff('day', p.trtsdt, x.ASTDT) + 1 END AS actual_day,
                CASE WHEN {occur} x.ASTDT IS NULL THEN 'missed' ELSE 'given' END AS status,
                {reason} AS reason, x.SRC_FILE, x.SRC_ROW
-        FROM {{population}} p JOIN adex x ON x.USUBJID = p.usubjid
+        FROM {{population}} p JOIN {_administrations_sql(cols, form)} x ON x.USUBJID = p.usubjid
         WHERE $data_cut IS NULL OR x.ASTDT IS NULL OR x.ASTDT <= $data_cut
         ORDER BY p.usubjid, x.AVISITN""", spec)
     frame["delay_days"] = frame["actual_day"] - frame["planned_day"]
@@ -84,14 +107,14 @@ def dose_received(con, spec: FilterSpec) -> pd.DataFrame:
     Returns ``arm``, ``unit``, ``infusions`` (given), ``subjects``, ``dose_mean``, ``dose_min``,
     ``dose_max`` (per infusion), ``cumulative_mean`` (per subject).
     """
-    cols = _require_adex(con)
+    cols, form = _require_adex(con)
     if "EXDOSE" not in cols:
         raise NotInExtract("ADEX has no EXDOSE (dose); a blinded extract carries none.")
     unit = "x.EXDOSU" if "EXDOSU" in cols else "NULL"
     frame = run(con, f"""
         SELECT p.usubjid, p.arm, x.EXDOSE AS dose, {unit} AS unit
-        FROM {{population}} p JOIN adex x ON x.USUBJID = p.usubjid
-        WHERE {_given_sql(cols).replace('ASTDT', 'x.ASTDT').replace('EXOCCUR', 'x.EXOCCUR')}
+        FROM {{population}} p JOIN {_administrations_sql(cols, form)} x ON x.USUBJID = p.usubjid
+        WHERE {_given_sql(cols, "x.")}
           AND ($data_cut IS NULL OR x.ASTDT <= $data_cut)""", spec)
     den = arm_denominators(con, spec, with_total=False)
     rows = []
@@ -114,6 +137,8 @@ def time_on_study(con, spec: FilterSpec) -> pd.DataFrame:
     Returns ``measure``, ``arm``, ``n``, ``mean``, ``sd``, ``median``, ``q1``, ``q3``, ``min``, ``max``.
     """
     cols = set(db.table_columns(con, "adsl"))
+    if not db.run(con, "SELECT count(TRTSDT) AS n FROM adsl")["n"].iloc[0]:
+        raise NotInExtract("time on study needs TRTSDT (first dose date) or its datetime TRTSDTM; ADSL has neither.")
     end = [f"s.{c}" for c in ("EOSDT", "LSTALVDT", "DTHDT") if c in cols]
     cut = db.run(con, "SELECT data_cut FROM study")["data_cut"].iloc[0]
     end_sql = f"least(coalesce({', '.join(end + ['NULL::DATE'])}, CAST($study_cut AS DATE)), CAST($study_cut AS DATE))"

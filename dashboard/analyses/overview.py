@@ -84,7 +84,10 @@ def attention_items(con, spec: FilterSpec) -> pd.DataFrame:
     if q:
         items.append(("Data quality", "Rows quarantined (not loaded)", int(q), "Data quality"))
     if flagged:
-        items.append(("Data quality", "Records flagged (missing or out-of-window visits)", int(flagged), "Data quality"))
+        items.append(("Data quality", "Records flagged (loaded; a value mapped or missing, or a visit missing or "
+                      "out of window)", int(flagged), "Data quality"))
+    items += _quarantined_safety_records(con)
+    items += _not_available(con)
     sae = _table("ae_serious_listing", con, spec)
     if sae is not None and len(sae):
         items.append(("Safety", "Serious adverse events", int(len(sae)), "Adverse events"))
@@ -111,6 +114,32 @@ def attention_items(con, spec: FilterSpec) -> pd.DataFrame:
     if dev is not None and len(dev):
         items.append(("Exposure", "Missed or delayed infusions", int(len(dev)), "Exposure"))
     return pd.DataFrame(items, columns=["topic", "item", "count", "page"])
+
+
+#: Domains whose records are safety records (an AE, a death, a lab value).
+SAFETY_DOMAINS = {"ADSL": "subject record", "ADAE": "adverse event", "ADLB": "lab record"}
+
+
+def _quarantined_safety_records(con) -> list[tuple]:
+    """One attention item per quarantined safety record (file, row, subject and why), so no
+    dropped AE, death or lab value is visible only on the Data quality page."""
+    rows = db.run(con, """
+        SELECT domain, file, row, usubjid, string_agg(DISTINCT "check", ', ' ORDER BY "check") AS checks
+        FROM findings WHERE action = 'quarantined' AND domain IN (SELECT unnest($domains))
+        GROUP BY ALL ORDER BY domain, file, row""", {"domains": list(SAFETY_DOMAINS)})
+    def subject(u) -> str:
+        return u if isinstance(u, str) and u not in ("", "nan", "None") else "missing"
+
+    return [("Data quality", f"Quarantined {SAFETY_DOMAINS[r.domain]}: {r.file} row {r.row} "
+             f"(USUBJID {subject(r.usubjid)}): {r.checks}", 1, "Data quality") for r in rows.itertuples(index=False)]
+
+
+def _not_available(con) -> list[tuple]:
+    """Subject-level variables no source in the extract could give (derivations table)."""
+    if not db.table_exists(con, "derivations"):
+        return []
+    rows = db.run(con, "SELECT message FROM derivations WHERE status = 'not available' ORDER BY domain, variable")
+    return [("Data quality", m, None, "Data quality") for m in rows["message"]]
 
 
 def register(add) -> None:

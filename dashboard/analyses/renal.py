@@ -43,7 +43,9 @@ from scipy import stats as sps
 
 from dashboard import db
 from dashboard import renal as kidney
-from dashboard.analyses.common import count_subjects, describe_continuous, with_total_rows
+from dashboard.analyses.common import (
+    count_subjects, describe_continuous, mark_not_available, not_available_text, with_total_rows,
+)
 from dashboard.filters import TOTAL_ARM, FilterSpec
 from dashboard.population import arm_denominators, run
 from dashboard.tables import NotInExtract
@@ -652,10 +654,16 @@ def kidney_events(con, spec: FilterSpec) -> pd.DataFrame:
     out = out.merge(timing.reset_index(), on=["event", "arm"], how="left")
     out = out.merge(den_pop[["arm", "N"]].rename(columns={"N": "N_population"}), on="arm", how="left")
     out["label"] = out["event"].map(lambda k: KIDNEY_EVENTS[k][0])
+    out["note"] = ""
+    for param, needs in (("EGFR", "ADLB eGFR or serum creatinine"), ("CREAT", "ADLB serum creatinine (CREAT)")):
+        if not _present(rec, param):   # an endpoint whose parameter is absent is not 0
+            events = [k for k, (_, p) in KIDNEY_EVENTS.items() if p == param]
+            out = mark_not_available(out, out["event"].isin(events), not_available_text(needs))
     order = {k: i for i, k in enumerate(KIDNEY_EVENTS)}
     arm_order = dict(zip(den_pop["arm"], den_pop["arm_order"]))
     out = out.assign(_e=out["event"].map(order), _a=out["arm"].map(arm_order)).sort_values(["_e", "_a"])
-    return out[["event", "label", "arm", "n", "N", "pct", "median_study_day", "N_population"]].reset_index(drop=True)
+    return out[["event", "label", "arm", "n", "N", "pct", "median_study_day", "N_population", "note"]
+               ].reset_index(drop=True)
 
 
 def _evaluable_denominators(base: pd.DataFrame, den_pop: pd.DataFrame) -> pd.DataFrame:
@@ -1050,6 +1058,8 @@ def _events_display(frame: pd.DataFrame) -> pd.DataFrame:
     from dashboard.formatting import fmt_num, wide_by_arm
 
     def cell(r):
+        if pd.isna(r["n"]):
+            return "not available"
         n, evaluable = int(r["n"]), int(r["N_evaluable"])
         if n == 0:
             return f"0/{evaluable}"
