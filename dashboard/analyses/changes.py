@@ -335,6 +335,7 @@ def changes_since_previous_cut(con, spec: FilterSpec) -> pd.DataFrame:
     rows += _new_by_subject(con, lab_abnormal_listing, spec, at_cut, "newly abnormal lab", "newly graded lab")
     rows += _new_by_subject(con, kidney_events_by_subject, spec, at_cut, "new kidney event", None)
     out = pd.DataFrame(rows, columns=["category", "usubjid", "item", "date", "detail"])
+    out["date"] = [None if d is None or pd.isna(d) else pd.Timestamp(d).date() for d in out["date"]]
     order = {c: i for i, c in enumerate(CHANGE_CATEGORIES)}
     return (out.assign(_o=out["category"].map(order)).sort_values(["_o", "usubjid", "item"], kind="stable")
             .drop(columns="_o").reset_index(drop=True))
