@@ -76,3 +76,15 @@ def packet_pdf(con, report, role: Role, spec: FilterSpec) -> bytes:
     """The meeting packet PDF (open report when blinded, closed when unblinded) for the active
     filter, cached per extract fingerprint, role and filter."""
     return _packet(con, report, report.fingerprint, role.value, spec)
+
+
+@st.cache_data(max_entries=256, show_spinner=False)
+def _new_flags(_con, _frame, fingerprint: str, role: str, name: str, spec: FilterSpec):
+    from dashboard.analyses.changes import new_since_previous
+
+    return new_since_previous(_con.cursor(), _frame)
+
+
+def new_flags(con, frame, fingerprint: str, role: Role, name: str, spec: FilterSpec):
+    """``changes.new_since_previous`` for a registered listing, cached like its frame."""
+    return _new_flags(con, frame, fingerprint, role.value, name, spec)

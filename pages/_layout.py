@@ -121,7 +121,7 @@ def show_table(ctx: PageContext, name: str, spec: FilterSpec | None = None, char
     if entry.definition:
         st.caption(entry.definition)
     key = key or f"tbl_{name}"
-    shown = _new_since_previous(ctx, frame, shown, key)
+    shown = _new_since_previous(ctx, name, spec or ctx.spec, frame, shown, key)
     selection = []
     if shown.empty:
         st.write("None: no rows for the current selection.")
@@ -141,12 +141,12 @@ def show_table(ctx: PageContext, name: str, spec: FilterSpec | None = None, char
     return (frame, shown.iloc[selection]) if selectable else frame
 
 
-def _new_since_previous(ctx: PageContext, frame, shown, key: str):
+def _new_since_previous(ctx: PageContext, name: str, spec: FilterSpec, frame, shown, key: str):
     """For a record listing when a previous extract is loaded: a toggle that marks the records new
     since the previous cut, and one that shows only those."""
     if len(shown) != len(frame):
         return shown
-    flags = changes.new_since_previous(ctx.con.cursor(), frame)
+    flags = cached.new_flags(ctx.con, frame, ctx.fingerprint, ctx.role, name, spec)
     if flags is None or not flags.any():
         return shown
     with st.container(horizontal=True):
