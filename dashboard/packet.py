@@ -134,10 +134,11 @@ def _is_message_chart(spec: dict) -> bool:
     return mark == "text" and set(enc) == {"text"} and enc["text"].get("field") == "t"
 
 
-def _footnote(entry, spec: FilterSpec, cut: str) -> str:
+def _footnote(entry, spec: FilterSpec, cut: str, notes: list[str] = ()) -> str:
     parts = []
     if entry.definition:
         parts.append(_esc(entry.definition))
+    parts.extend(_esc(n) for n in notes)
     parts.append(_esc("; ".join(spec.describe())) + f"; data cut {_esc(cut)}.")
     parts.append(f"Source: <code>{_esc(entry.name)}</code> ({_esc(entry.compute.__module__)}."
                  f"{_esc(entry.compute.__name__)}).")
@@ -214,7 +215,7 @@ def _entry_html(entry, con, spec, role, cut, numbering, appendix, charts) -> str
             parts.append(f"<p>{len(shown)} rows, listed in full in the <a href='#appendix'>appendix</a>.</p>")
         else:
             parts.append(_table_html(shown))
-        parts.append(_footnote(entry, spec, cut))
+        parts.append(_footnote(entry, spec, cut, registry.notes(frame, shown)))
     if charts and not frame.empty:
         for chart_fn in entry.charts:
             try:

@@ -103,6 +103,14 @@ def display(name: str, frame: pd.DataFrame) -> pd.DataFrame:
     return fn(frame) if fn else frame
 
 
+def notes(frame: pd.DataFrame, shown: pd.DataFrame) -> list[str]:
+    """The distinct notes of a computed frame (which ADEX form was counted, what a "not available"
+    count needs) for a caption, when the displayed table does not carry them in a Note column."""
+    if "note" not in frame.columns or "Note" in shown.columns:
+        return []
+    return [n for n in dict.fromkeys(frame["note"].dropna().astype(str)) if n.strip()]
+
+
 def assert_pooled(frame: pd.DataFrame, name: str = "") -> None:
     """Fail loudly if a blinded result carries anything but the pooled arm."""
     if "arm" in frame.columns:

@@ -88,18 +88,18 @@ def _has_values(con, table: str, col: str) -> bool:
     return bool(con.execute(f'SELECT count("{col}") > 0 FROM "{table}"').fetchone()[0])
 
 
-def _fatal_ae_sql(con) -> str | None:
-    cols = set(db.table_columns(con, "adae")) if db.table_exists(con, "adae") else set()
-    cond = []
-    if _has_values(con, "adae", "AEOUT"):
-        cond.append("upper(AEOUT) IN ('FATAL', 'DEATH')")
-    if _has_values(con, "adae", "AESDTH"):
-        cond.append("AESDTH = 'Y'")
-    if _has_values(con, "adae", "AETOXGR"):
-        cond.append("TRY_CAST(AETOXGR AS DOUBLE) = 5")
-    if not cond or "USUBJID" not in cols:
+def _fatal_ae_subjects(con) -> pd.DataFrame | None:
+    """Subjects with a fatal AE, by the one definition (``adverse_events.is_fatal``); None when
+    ADAE carries none of AEOUT, AESDTH, AETOXGR."""
+    from dashboard.analyses.adverse_events import is_fatal   # lazy: the analyses import this module's readers
+
+    present = [c for c in ("AEOUT", "AESDTH", "AETOXGR") if _has_values(con, "adae", c)]
+    if not present:
         return None
-    return f"SELECT DISTINCT USUBJID FROM adae WHERE {' OR '.join(cond)}"
+    ae = db.run(con, "SELECT USUBJID, " + ", ".join(f'CAST("{c}" AS VARCHAR) AS "{c}"' for c in present) + " FROM adae")
+    empty = pd.Series(None, index=ae.index, dtype="object")
+    fatal = is_fatal(ae.get("AEOUT", empty), ae.get("AESDTH", empty), ae.get("AETOXGR", empty))
+    return pd.DataFrame({"USUBJID": ae.loc[fatal.to_numpy(), "USUBJID"].drop_duplicates().astype(str)})
 
 
 def _given_exposure_sql(con) -> str | None:
@@ -243,9 +243,9 @@ def _apply(con, var: str, source: Source, arms: pd.Series | None) -> int | None:
             return _update(cur, var, "coalesce(x.val, 'N')", "SELECT USUBJID, val FROM _randomized")
     if rule == "dthfl_from_dthdt" and _has_values(con, "adsl", "DTHDT"):
         return _update(con, var, "CASE WHEN DTHDT IS NOT NULL THEN 'Y' END")
-    if rule == "dthfl_from_fatal_ae" and (sql := _fatal_ae_sql(con)):
-        _update(con, var, "CASE WHEN x.USUBJID IS NOT NULL THEN 'Y' END", sql)
-        return int(con.execute(f'SELECT count("{var}") FROM adsl').fetchone()[0])
+    if rule == "dthfl_from_fatal_ae" and (fatal := _fatal_ae_subjects(con)) is not None:
+        with db.frame_as(con, "_fatal", fatal) as cur:
+            return _update(cur, var, "CASE WHEN x.USUBJID IS NOT NULL THEN 'Y' END", "SELECT USUBJID FROM _fatal")
     if rule == "eosstt_from_dcsreas" and _has_values(con, "adsl", "DCSREAS"):
         done = ", ".join(f"'{r}'" for r in COMPLETED_REASONS)
         return _update(con, var, f"""CASE WHEN upper(trim(DCSREAS)) IN ({done}) THEN 'COMPLETED'

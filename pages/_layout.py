@@ -120,6 +120,8 @@ def show_table(ctx: PageContext, name: str, spec: FilterSpec | None = None, char
     shown = registry.display(name, frame)
     if entry.definition:
         st.caption(entry.definition)
+    for note in registry.notes(frame, shown):
+        st.caption(note)
     key = key or f"tbl_{name}"
     shown = _new_since_previous(ctx, name, spec or ctx.spec, frame, shown, key)
     selection = []

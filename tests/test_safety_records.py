@@ -44,6 +44,12 @@ def test_life_threatening_serious_ae_is_loaded_and_counted(tmp_path, make_extrac
     soc = registry.compute("ae_by_soc_pt", con, spec, "unblinded")
     mi = soc[(soc["pt"] == "Myocardial infarction")].set_index("arm")["n"].to_dict()
     assert mi == {PLACEBO: 0, ACTIVE: 1, "Total": 1}
+    sev = registry.compute("ae_by_severity", con, spec, "unblinded")
+    worst = sev[(sev["pt"] == "Myocardial infarction") & (sev["arm"] == "Total")].set_index("severity")["n"].to_dict()
+    assert worst == {"MILD": 0, "MODERATE": 0, "SEVERE": 1}
+    listing = registry.compute("ae_listing", con, spec, "unblinded")
+    assert listing.loc[listing["usubjid"] == "01-003", ["pt", "severity", "serious", "SRC_ROW"]].values.tolist() == [
+        ["Myocardial infarction", "SEVERE", "Y", 4]]
 
 
 def test_life_threatening_sets_grade_4_when_the_row_has_none(tmp_path, make_extract):
@@ -108,6 +114,9 @@ def test_infusions_from_parameter_form_adex(tmp_path, make_extract):
                                      "administrations are the PARAMCD DOSE records.")
     assert con.execute("SELECT variable, rule, rows_affected FROM derivations WHERE domain = 'ADEX'").fetchall() == [
         ("administrations", "parameter_form_dose", 3)]
+    # the page and the packet say which records were counted (a caption under the table)
+    shown = registry.display("infusions_per_subject", frame)
+    assert registry.notes(frame, shown) == [frame["note"].iloc[0]]
 
 
 def test_infusions_from_occurrence_form_adex(tmp_path, make_extract):
