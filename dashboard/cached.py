@@ -81,3 +81,28 @@ def display(con, fingerprint: str, role: Role, name: str, spec: FilterSpec) -> p
     """A registered table's display frame (``registry.display``), cached like :func:`table`, so a
     widget that changes only a chart reruns the page without reformatting any table."""
     return _display(con, fingerprint, role.value, name, spec)
+
+
+@st.cache_data(max_entries=8, show_spinner="Typesetting the meeting packet...")
+def _packet(_con, _report, fingerprint: str, role: str, spec: FilterSpec) -> bytes:
+    from dashboard import packet
+
+    return packet.render(packet.build_packet_html(_con.cursor(), _report, role, spec), ".pdf")
+
+
+def packet_pdf(con, report, role: Role, spec: FilterSpec) -> bytes:
+    """The meeting packet PDF (open report when blinded, closed when unblinded) for the active
+    filter, cached per extract fingerprint, role and filter."""
+    return _packet(con, report, report.fingerprint, role.value, spec)
+
+
+@st.cache_data(max_entries=256, show_spinner=False)
+def _new_flags(_con, _frame, fingerprint: str, role: str, name: str, spec: FilterSpec):
+    from dashboard.analyses.changes import new_since_previous
+
+    return new_since_previous(_con.cursor(), _frame)
+
+
+def new_flags(con, frame, fingerprint: str, role: Role, name: str, spec: FilterSpec):
+    """``changes.new_since_previous`` for a registered listing, cached like its frame."""
+    return _new_flags(con, frame, fingerprint, role.value, name, spec)

@@ -63,10 +63,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--role", choices=["blinded", "unblinded"], required=True)
     p.add_argument("--out", type=Path, required=True, help="folder for the CSV files")
 
-    p = sub.add_parser("report", help="write the meeting packet (HTML) for a review meeting")
+    p = sub.add_parser("report", help="write the meeting packet (PDF or HTML) for a review meeting: the open "
+                       "report (pooled) for --role blinded, the closed report (by arm) for --role unblinded")
     p.add_argument("extract", type=Path)
     p.add_argument("--role", choices=["blinded", "unblinded"], required=True)
-    p.add_argument("--out", type=Path, required=True, help="packet file (.html)")
+    p.add_argument("--out", type=Path, required=True, help="packet file: .pdf (typeset) or .html")
+    p.add_argument("--data-cut", type=_date, default=None,
+                   help="report as of this date (YYYY-MM-DD, on or before the extract's cut); default the extract's cut")
 
     p = sub.add_parser("generate", help="write a seeded synthetic extract modelled on NCT04562025")
     p.add_argument("--out", type=Path, required=True)
@@ -76,6 +79,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data-cut", type=_date, default=None, help="cut the data at this date (YYYY-MM-DD)")
     p.add_argument("--with-problems", action="store_true", help="plant data problems (listed in problems.json)")
     p.add_argument("--format", choices=["csv", "parquet"], default="csv")
+    p.add_argument("--previous-cut", type=_date, default=None,
+                   help="write two cuts of the same trial: OUT/previous (cut at this date) and OUT/current "
+                   "(naming ../previous), with planted late entries, edits and a deletion (planted_changes.json)")
 
     from dashboard.auth import ROLES
 
@@ -181,7 +187,20 @@ def _load(args) -> int:
 
 
 def _generate(args) -> int:
-    from dashboard.generate import generate_extract
+    from dashboard.generate import generate_extract, generate_two_cuts
+
+    if args.previous_cut is not None:
+        if args.with_problems:
+            raise ValueError("--previous-cut and --with-problems cannot be combined; give one of them.")
+        prev, cur, changes = generate_two_cuts(args.out, seed=args.seed, previous_cut=args.previous_cut,
+                                               subjects=args.subjects, blinded=args.blinded, data_cut=args.data_cut,
+                                               file_format=args.format)
+        for report in (prev, cur):
+            print(f"wrote {len(report.files)} files to {report.out_dir} (cut {report.data_cut}): "
+                  + ", ".join(f"{k} {v}" for k, v in report.rows.items()))
+        for c in changes:
+            print(f"planted {c.change}: {c.domain} USUBJID={c.usubjid} {c.record} ({c.detail})")
+        return EXIT_OK
 
     report = generate_extract(args.out, seed=args.seed, subjects=args.subjects, blinded=args.blinded,
                               data_cut=args.data_cut, with_problems=args.with_problems, file_format=args.format)
@@ -204,7 +223,9 @@ def _export(args) -> int:
 def _report(args) -> int:
     from dashboard.export import write_meeting_packet
 
-    path = write_meeting_packet(args.extract, args.role, args.out)
+    from dashboard.filters import FilterSpec
+
+    path = write_meeting_packet(args.extract, args.role, args.out, FilterSpec(data_cut=args.data_cut))
     print(f"wrote meeting packet {path}")
     _audit_cli("report_build", args, None)
     return EXIT_OK

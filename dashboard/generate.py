@@ -362,6 +362,122 @@ def generate_extract(out_dir: Path, seed: int, subjects: int = 38, blinded: bool
                           data_cut=cut, file_format=file_format)
 
 
+@dataclasses.dataclass(frozen=True)
+class PlantedChange:
+    """One difference planted between the previous and the current cut of the same trial.
+
+    ``change`` is what the record comparison must report (``dashboard.analyses.changes.
+    record_changes``): ``late entry`` (the record, dated before the previous cut, is left out of
+    the previous extract), ``changed value`` (the previous extract held another value) or ``no
+    longer present`` (the record is deleted from the current extract). ``record`` is the record
+    key beyond USUBJID as the comparison prints it; ``detail`` the planted edit.
+    """
+
+    domain: str
+    change: str
+    usubjid: str
+    record: str
+    detail: str
+
+
+CHANGES_NAME = "planted_changes.json"
+
+
+def generate_two_cuts(out_dir: Path, seed: int, previous_cut: datetime.date, subjects: int = 38,
+                      blinded: bool = False, data_cut: datetime.date | None = None,
+                      file_format: str = "csv") -> tuple[GenerationReport, GenerationReport, list[PlantedChange]]:
+    """Write two cuts of the same seeded trial: ``out_dir/previous`` (cut at ``previous_cut``) and
+    ``out_dir/current`` (cut at ``data_cut``, default the full follow-up), whose extract.toml names
+    ``../previous``. Between them, planted (seeded) and listed in ``current/planted_changes.json``:
+    two late entries (an ADAE and an ADLB record dated before the previous cut, missing from the
+    previous extract), two edits of closed records (an AE's severity, a lab value: the previous
+    extract held the other value) and one deletion (an AE of the previous extract deleted from the
+    current). Everything else differs only as a trial moves on (new subjects and records,
+    disposition, AEs open at the previous cut). Returns (previous report, current report, changes).
+    """
+    _check_arguments(seed, subjects, blinded, previous_cut, False, file_format)
+    if data_cut is not None:
+        _check_arguments(seed, subjects, blinded, data_cut, False, file_format)
+        if data_cut <= previous_cut:
+            raise ValueError(f"previous_cut {previous_cut.isoformat()} must be before data_cut {data_cut.isoformat()}.")
+    out_dir = Path(out_dir)
+    full = _simulate_trial(seed, subjects)
+    current = _apply_data_cut(full, np.datetime64(data_cut, "D")) if data_cut is not None else full
+    previous = _apply_data_cut(full, np.datetime64(previous_cut, "D"))
+    previous, current, changes = _plant_changes(previous, current, np.datetime64(previous_cut, "D"),
+                                                np.random.default_rng(np.random.SeedSequence([int(seed), 14])))
+    prev_report = _write_extract(out_dir / "previous", previous, [], seed=seed, subjects=subjects, blinded=blinded,
+                                 data_cut=previous_cut, file_format=file_format)
+    cur_report = _write_extract(out_dir / "current", current, [], seed=seed, subjects=subjects, blinded=blinded,
+                                data_cut=data_cut or _latest_date(full), file_format=file_format)
+    with open(out_dir / "current" / MANIFEST_NAME, "a", encoding="utf-8") as fh:
+        fh.write('\n[extract]\nprevious = "../previous"\n')
+    (out_dir / "current" / CHANGES_NAME).write_text(
+        json.dumps([dataclasses.asdict(c) for c in changes], indent=2) + "\n", encoding="utf-8")
+    return prev_report, cur_report, changes
+
+
+def _drop_row(table: dict, index: int) -> dict:
+    keep = np.ones(len(table["USUBJID"]), dtype=bool)
+    keep[index] = False
+    return _take(table, keep)
+
+
+def _plant_changes(previous: dict, current: dict, cut: np.datetime64, rng) -> tuple[dict, dict, list[PlantedChange]]:
+    """Plant the differences :func:`generate_two_cuts` lists, on distinct subjects."""
+    prev_ae, cur_ae = previous["ADAE"], current["ADAE"]
+    used: set[str] = set()
+
+    def pick(table: dict, mask: np.ndarray, what: str) -> int:
+        free = np.array([u not in used for u in table["USUBJID"]], dtype=bool)
+        candidates = np.flatnonzero(mask & free)
+        if not len(candidates):
+            raise ValueError(f"previous_cut: cannot plant {what}; give a later previous cut or more subjects.")
+        index = int(candidates[rng.integers(len(candidates))])
+        used.add(str(table["USUBJID"][index]))
+        return index
+
+    def ae_index(table: dict, usubjid, aeseq) -> int:
+        return int(np.flatnonzero((table["USUBJID"] == usubjid) & (table["AESEQ"] == aeseq))[0])
+
+    changes = []
+    closed = (~np.isnat(prev_ae["AENDT"])) & (prev_ae["AENDT"] <= cut)
+    # late AE: in the current extract, left out of the previous one
+    i = pick(prev_ae, closed, "a late AE entry")
+    u, seq = prev_ae["USUBJID"][i], prev_ae["AESEQ"][i]
+    previous["ADAE"] = prev_ae = _drop_row(prev_ae, i)
+    closed = np.delete(closed, i)
+    changes.append(PlantedChange("ADAE", "late entry", str(u), f"AESEQ={_text(seq)}", "left out of the previous extract"))
+    # edited AE severity: the previous extract said SEVERE, the current says what was generated
+    mask = closed & (prev_ae["AESEV"] != "SEVERE")
+    i = pick(prev_ae, mask, "an AE severity edit")
+    u, seq, sev = prev_ae["USUBJID"][i], prev_ae["AESEQ"][i], prev_ae["AESEV"][i]
+    prev_ae["AESEV"] = prev_ae["AESEV"].copy()
+    prev_ae["AESEV"][i] = "SEVERE"
+    changes.append(PlantedChange("ADAE", "changed value", str(u), f"AESEQ={_text(seq)}", f"AESEV: SEVERE -> {sev}"))
+    # deleted AE: in the previous extract, deleted from the current one
+    i = pick(prev_ae, closed, "an AE deletion")
+    u, seq = prev_ae["USUBJID"][i], prev_ae["AESEQ"][i]
+    current["ADAE"] = _drop_row(cur_ae, ae_index(cur_ae, u, seq))
+    changes.append(PlantedChange("ADAE", "no longer present", str(u), f"AESEQ={_text(seq)}", "deleted from the current extract"))
+    # late lab value and edited lab value: post-baseline potassium records before the cut
+    prev_lb = previous["ADLB"]
+    post = (prev_lb["PARAMCD"] == "K") & (prev_lb["AVISITN"] > 0) & (prev_lb["ADT"] <= cut)
+    i = pick(prev_lb, post, "a late lab entry")
+    record = f"PARAMCD=K, ADT={_text(prev_lb['ADT'][i])}, AVISIT={prev_lb['AVISIT'][i]}"
+    changes.append(PlantedChange("ADLB", "late entry", str(prev_lb["USUBJID"][i]), record, "left out of the previous extract"))
+    previous["ADLB"] = prev_lb = _drop_row(prev_lb, i)
+    post = np.delete(post, i)
+    i = pick(prev_lb, post, "a lab value edit")
+    old = prev_lb["AVAL"][i]
+    prev_lb["AVAL"] = prev_lb["AVAL"].copy()
+    prev_lb["AVAL"][i] = _round(old + 1.0, 1)
+    record = f"PARAMCD=K, ADT={_text(prev_lb['ADT'][i])}, AVISIT={prev_lb['AVISIT'][i]}"
+    changes.append(PlantedChange("ADLB", "changed value", str(prev_lb["USUBJID"][i]), record,
+                                 f"AVAL: {_text(prev_lb['AVAL'][i])} -> {_text(old)}"))
+    return previous, current, changes
+
+
 def _check_arguments(seed, subjects, blinded, data_cut, with_problems, file_format) -> None:
     """Raise ValueError (one line, naming the argument and the fix) for any bad argument."""
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:

@@ -54,6 +54,11 @@ COLUMN_LABELS: dict[str, str] = {
     "RANDFL": "Randomized", "RANDDT": "Randomization date", "TRTSDT": "First dose", "TRTEDT": "Last dose",
     "EOSSTT": "Study status", "DCSREAS": "Reason for discontinuation", "EGFRBL": "Baseline eGFR",
     "ANLARMN": "Arm order",
+    # changes since the previous cut
+    "measure": "Measure", "previous": "Previous extract", "current": "This extract", "change": "Change",
+    "kind": "Change", "key": "Record key", "date": "Date", "first_seen": "First in extract",
+    "eosstt": "End-of-study status", "dcsreas": "Reason for discontinuation", "dthdt": "Date of death",
+    "randdt": "Randomized", "entry_date": "Entered",
 }
 
 
@@ -68,8 +73,15 @@ def without_source(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def column_label(name) -> str:
-    """The header for a column name; an unknown name is shown as it is (already a label)."""
-    return COLUMN_LABELS.get(str(name), str(name))
+    """The header for a column name. An unlisted identifier (``rows_read``) is shown in sentence case
+    (``Rows read``); anything else is shown as it is (already a label)."""
+    text = str(name)
+    if text in COLUMN_LABELS:
+        return COLUMN_LABELS[text]
+    if "_" in text or (text.islower() and text.isidentifier()):
+        words = text.replace("_", " ").strip()
+        return words[:1].upper() + words[1:]
+    return text
 
 
 def label_columns(frame: pd.DataFrame) -> pd.DataFrame:
@@ -89,3 +101,7 @@ def table_title(title: str, blinded: bool) -> str:
     if not blinded:
         return title
     return re.sub(r",?\s+(by|per) arm\b", "", title)
+
+
+#: The packet's and the changes tables' name for :func:`label_columns`.
+readable_columns = label_columns

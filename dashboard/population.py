@@ -17,6 +17,13 @@ export and in every test. Built once per loaded extract (the loader calls
   subject without one is 'ONGOING'; NULL for everyone when disposition is not available.
   ``dcsreas`` the reason (not 'COMPLETED').
 - ``entry_date``: RANDDT, else TRTSDT, else SCRNDT: a subject enters a data cut on that date.
+
+**Data cut** (``data_cut``, the "Data up to" filter): the macro returns the subjects as an extract
+cut on that date would hold them: only subjects entered by the cut; an end-of-study status
+(COMPLETED / DISCONTINUED) whose EOSDT is after the cut is ONGOING (reason and EOSDT cleared); a
+death after the cut is not a death (DTHDT cleared); a subject first dosed after the cut is not
+yet treated (SAFFL 'N', TRTSDT cleared). A status without EOSDT is kept as recorded (its date is
+unknown). Record-level tables apply the cut to their own dates (ASTDT, ADT).
 """
 
 from __future__ import annotations
@@ -66,6 +73,8 @@ def create_population_objects(con: duckdb.DuckDBPyConnection) -> None:
            {saffl} AS saffl, {ittfl} AS ittfl, {randfl} AS randfl,
            {eosstt} AS eosstt,
            CASE WHEN upper(coalesce(s.DCSREAS, '')) <> 'COMPLETED' THEN s.DCSREAS END AS dcsreas,
+           {_col(cols, "EOSDT", "NULL::DATE")} AS eosdt,
+           {_col(cols, "DTHDT", "NULL::DATE")} AS dthdt,
            {_col(cols, "TRTSDT", "NULL::DATE")} AS trtsdt,
            {_col(cols, "TRTEDT", "NULL::DATE")} AS trtedt,
            {entry} AS entry_date,
@@ -78,8 +87,17 @@ def create_population_objects(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(sql)
     con.execute("""
     CREATE OR REPLACE MACRO population(population, sexes, age_groups, egfr_categories, arms, data_cut) AS TABLE
-    SELECT * FROM subjects
-    WHERE CASE population WHEN 'SAFFL' THEN saffl = 'Y' WHEN 'ITTFL' THEN ittfl = 'Y'
+    SELECT * REPLACE (
+        CASE WHEN data_cut IS NOT NULL AND eosstt <> 'ONGOING' AND eosdt > data_cut THEN 'ONGOING'
+             ELSE eosstt END AS eosstt,
+        CASE WHEN data_cut IS NOT NULL AND eosdt > data_cut THEN NULL ELSE dcsreas END AS dcsreas,
+        CASE WHEN data_cut IS NOT NULL AND eosdt > data_cut THEN NULL ELSE eosdt END AS eosdt,
+        CASE WHEN data_cut IS NOT NULL AND dthdt > data_cut THEN NULL ELSE dthdt END AS dthdt,
+        CASE WHEN data_cut IS NOT NULL AND saffl = 'Y' AND trtsdt > data_cut THEN 'N' ELSE saffl END AS saffl,
+        CASE WHEN data_cut IS NOT NULL AND trtsdt > data_cut THEN NULL ELSE trtsdt END AS trtsdt)
+    FROM subjects
+    WHERE CASE population WHEN 'SAFFL' THEN saffl = 'Y' AND (data_cut IS NULL OR trtsdt IS NULL OR trtsdt <= data_cut)
+                          WHEN 'ITTFL' THEN ittfl = 'Y'
                           WHEN 'RANDFL' THEN randfl = 'Y' ELSE TRUE END
       AND (len(sexes) = 0 OR list_contains(sexes, sex))
       AND (len(age_groups) = 0 OR list_contains(age_groups, age_group))

@@ -12,6 +12,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import auth, cached, downloads, registry
+from dashboard.analyses import changes
 from dashboard.blinding import Role
 from dashboard.filters import POPULATIONS, FilterSpec
 from dashboard.formatting import blank_missing, number_style
@@ -72,8 +73,7 @@ def page_header(title: str, page_key: str) -> PageContext:
     signin.demo_banner()
     role_banner(ctx)
     st.title(title)
-    cut = study.get("data_cut", "")
-    cut_note = " (derived: latest date in the data)" if str(study.get("data_cut_derived")) == "True" else ""
+    cut, cut_note = data_cut_in_use(ctx)
     synthetic = " &middot; SYNTHETIC DATA" if str(study.get("synthetic")) == "True" else ""
     st.markdown(
         f'<div class="dsmb-header"><b>{_esc(study.get("study_id", ""))}</b> &middot; data cut <b>{_esc(cut)}</b>'
@@ -86,6 +86,15 @@ def page_header(title: str, page_key: str) -> PageContext:
         st.info("Filters in use: " + "; ".join(ctx.spec.describe()) + f". Subjects shown / total: {shown} "
                 f"({population} population).")
     return ctx
+
+
+def data_cut_in_use(ctx: PageContext) -> tuple[str, str]:
+    """The data cut every table on the page is computed at, and a note on where it comes from."""
+    study = ctx.study
+    if ctx.spec.data_cut:
+        return ctx.spec.data_cut.isoformat(), f" (interim view; the extract is cut {study.get('data_cut', '')})"
+    derived = str(study.get("data_cut_derived")) == "True"
+    return str(study.get("data_cut", "")), " (derived: latest date in the data)" if derived else ""
 
 
 def _esc(text) -> str:
@@ -145,6 +154,7 @@ def show_table(ctx: PageContext, name: str, spec: FilterSpec | None = None, char
     for note in registry.notes(frame, shown):
         st.caption(note)
     key = key or f"tbl_{name}"
+    shown = _new_since_previous(ctx, name, spec or ctx.spec, frame, shown, key)
     selection = []
     if shown.empty:
         st.write(empty)
@@ -166,6 +176,33 @@ def show_table(ctx: PageContext, name: str, spec: FilterSpec | None = None, char
         for i, chart_fn in enumerate(entry.charts):
             show_chart(chart_fn(frame), key=f"{key}_chart{i}")
     return (frame, shown.iloc[selection]) if selectable else frame
+
+
+def _new_since_previous(ctx: PageContext, name: str, spec: FilterSpec, frame, shown, key: str):
+    """For a record listing when a previous extract is loaded: a toggle that marks the records new
+    since the previous cut, and one that shows only those."""
+    if len(shown) != len(frame):
+        return shown
+    flags = cached.new_flags(ctx.con, frame, ctx.fingerprint, ctx.role, name, spec)
+    if flags is None or not flags.any():
+        return shown
+    with st.container(horizontal=True):
+        mark = st.toggle(f"Mark new since the previous cut ({int(flags.sum())})", key=f"{key}_mark_new")
+        only = st.toggle("Only new", key=f"{key}_only_new", disabled=not mark)
+    return changes.mark_new(shown, flags, only) if mark else shown
+
+
+def packet_download(ctx: PageContext) -> None:
+    """Prepare (on request) and download the meeting packet PDF for the role and active filter."""
+    from dashboard.packet import packet_filename
+
+    kind = "closed report (by arm)" if not ctx.blinded else "open report (pooled)"
+    if st.button(f"Prepare the meeting packet: {kind}, PDF", key="packet_prepare", icon=":material/picture_as_pdf:"):
+        st.session_state["packet_ready"] = True
+    if st.session_state.get("packet_ready"):
+        data = cached.packet_pdf(ctx.con, ctx.report, ctx.role, ctx.spec)
+        st.download_button("Download the meeting packet (PDF)", data, packet_filename(ctx.study, ctx.role),
+                           "application/pdf", key="packet_download", icon=":material/download:")
 
 
 def row_label(row: pd.Series, parts: int = 3) -> str:

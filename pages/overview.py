@@ -3,18 +3,20 @@
 import streamlit as st
 
 from dashboard.analyses.overview import key_number_sources
-from pages._layout import page_header, page_links, show_table, study_notes, table_page
+from pages._layout import (data_cut_in_use, packet_download, page_header, page_links, show_table, study_notes,
+                           table_page)
 
 ctx = page_header("Overview", "overview")
 study = ctx.study
 c1, c2, c3, c4 = st.columns(4)
-c1.metric("Data cut", study.get("data_cut", ""))
+c1.metric("Data cut", data_cut_in_use(ctx)[0], help=data_cut_in_use(ctx)[1].strip(" ()") or None)
 c2.metric("Target enrollment", study.get("target_enrollment") or "not given")
 c3.metric("Rows quarantined", ctx.report.rows_quarantined)
 c4.metric("Validation status", ctx.report.status)
 if study.get("title"):
     st.markdown(f"**{study['title']}**")
 
+packet_download(ctx)
 numbers, chosen = show_table(ctx, "key_numbers", selectable=True)
 if chosen is not None and len(chosen):
     # Drill down: the page whose table the number comes from, where the subjects behind it are listed.
@@ -25,6 +27,8 @@ if attention is not None and len(attention):
 with st.expander("Since the previous interim extract", expanded=True):
     show_table(ctx, "changes_since_previous")
     show_table(ctx, "new_serious_adverse_events")
+    show_table(ctx, "changes_since_previous_cut")
+    show_table(ctx, "record_changes")
 st.page_link("pages/data_quality.py", label="Open data quality: findings traced to file, row and subject",
              icon=":material/rule:")
 show_table(ctx, "validation_summary")

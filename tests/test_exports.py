@@ -111,9 +111,10 @@ def test_page_tables_equal_export_display(monkeypatch, role, page):
 def test_meeting_packet_has_cover_and_confidentiality_label(tmp_path):
     path = write_meeting_packet(SAMPLE, "blinded", tmp_path / "packet.html", charts=False)
     text = path.read_text(encoding="utf-8")
-    assert "OPEN SESSION - BLINDED" in text and "Data cut" in text and "Extract fingerprint" in text
+    assert "OPEN REPORT - BLINDED" in text and "Data cut" in text and "Extract fingerprint" in text
     for label in ARM_LABELS:
         assert label not in text
     assert "Risk difference" not in text
     unblinded = write_meeting_packet(SAMPLE, "unblinded", tmp_path / "closed.html", charts=False).read_text()
-    assert "CLOSED SESSION - UNBLINDED" in unblinded and ARM_LABELS[0] in unblinded and TOTAL_ARM in unblinded
+    assert "CLOSED REPORT - UNBLINDED - CONFIDENTIAL" in unblinded and ARM_LABELS[0] in unblinded
+    assert TOTAL_ARM in unblinded
