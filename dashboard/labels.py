@@ -26,7 +26,8 @@ COLUMN_LABELS: dict[str, str] = {
     "findings_quarantined": "Findings (row quarantined)", "findings_flagged": "Findings (row flagged)",
     "findings": "Findings", "subjects": "Subjects", "data_cut": "Data cut", "role": "Role",
     "load_time": "Loaded at", "column": "Column", "check": "Check", "value": "Value", "message": "Message",
-    "action": "Action", "rule": "Rule", "detail": "Detail", "SRC_FILE": "Source file", "SRC_ROW": "Source row",
+    "action": "Action", "rule": "Rule", "detail": "Detail", "source": "Source", "rows_affected": "Rows affected",
+    "loaded_as": "Loaded as", "variable": "Variable", "status": "Status", "SRC_FILE": "Source file", "SRC_ROW": "Source row",
     # overview
     "topic": "Topic", "item": "What needs attention", "count": "Count", "page": "Page",
     # exposure
