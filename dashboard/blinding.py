@@ -22,8 +22,10 @@ message. The loader applies these rules, in this order, while it reads an extrac
       distinctive words of the arm labels, the sponsor's ``[blinding] terms`` and
       :data:`PRODUCT_TERMS`. A matching value is replaced by :data:`TEXT_MASK` and counted.
   R3. **No row order.** Blinded tables are written in ``USUBJID`` / date order, and the source
-      row numbers a blinded user sees (``SRC_ROW``, the rows in findings) are renumbered after
-      that sort. The unblinded role keeps the true file row.
+      row numbers a blinded user sees (``SRC_ROW``, the rows in findings) are renumbered in
+      subject order (file order within a subject, which says nothing about an arm): a file
+      sorted by arm is renumbered, one already in subject order keeps its true rows. The
+      unblinded role always keeps the true file row.
   R4. **A gate, not a filter.** When the source carries the arm, every kept column of every
       domain, of the current and the previous extract together, is summarised per subject
       (the set of its values and the subjects holding each value; for numbers, dates and text
@@ -225,7 +227,7 @@ class TreatmentTerms:
 
 def blinded_row_numbers(keys: pd.DataFrame, first: int = 1) -> np.ndarray:
     """New row numbers for a file's rows (in file order): their rank when sorted by ``keys``'s
-    columns (USUBJID, then date, then sequence), ties by file order, starting at ``first``."""
+    columns (USUBJID), ties by file order, starting at ``first``."""
     order = keys.reset_index(drop=True).assign(_pos=np.arange(len(keys)))
     order = order.sort_values([*keys.columns, "_pos"], na_position="last", kind="stable")
     numbers = np.empty(len(keys), dtype="int64")

@@ -379,19 +379,12 @@ def _blinding_plan(ctx: _Context, contract: DomainContract, plans) -> set[str]:
 
 
 def _blinded_rows(ctx: _Context, contract: DomainContract, src: SourceFile, rename: dict) -> np.ndarray:
-    """New 1-based row numbers of a file's records in subject/date order (rule R3)."""
-    wanted = ["USUBJID"] + [c for c in ("ASTDT", "ADT", "PARAMCD", "AVISITN", "AESEQ", "EXSEQ")
-                            if c in rename.values()]
-    parts = []
-    for _, chunk in iter_chunks(src, ctx.manifest.encoding, ctx.chunk_rows):
-        chunk = chunk.rename(columns=rename)[wanted]
-        keys = pd.DataFrame({"USUBJID": chunk["USUBJID"].astype("string").str.strip()})
-        for c in wanted[1:]:
-            keys[c] = parse_dates(chunk[c])[0] if c in ("ASTDT", "ADT") else (
-                pd.to_numeric(chunk[c], errors="coerce") if c in ("AVISITN", "AESEQ", "EXSEQ")
-                else chunk[c].astype("string"))
-        parts.append(keys)
-    return blinded_row_numbers(pd.concat(parts, ignore_index=True))
+    """New 1-based row numbers of a file's records in subject order, file order within a subject
+    (rule R3): a file sorted by arm is renumbered, one already in subject order keeps its true rows."""
+    parts = [chunk.rename(columns=rename)["USUBJID"].astype("string").str.strip()
+             for _, chunk in iter_chunks(src, ctx.manifest.encoding, ctx.chunk_rows)]
+    subjects = pd.concat(parts, ignore_index=True)
+    return blinded_row_numbers(subjects.mask(subjects == "").to_frame("USUBJID"))  # no subject: last
 
 
 def _prepare_chunk(ctx: _Context, contract: DomainContract, src: SourceFile, rename: dict, dropped: set,
