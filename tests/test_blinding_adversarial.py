@@ -313,7 +313,13 @@ def test_tricky_blinded_exports_and_packet_predict_no_arm(tricky_blinded, tmp_pa
     from dashboard import export
 
     _con, report, path = tricky_blinded
-    monkeypatch.setattr(export, "load_extract", lambda *a, **k: (duckdb.connect(str(path), read_only=True), report))
+    from dashboard import load
+
+    def blinded_file(*a, **k):
+        return duckdb.connect(str(path), read_only=True), report
+
+    monkeypatch.setattr(export, "load_extract", blinded_file)
+    monkeypatch.setattr(load, "load_extract", blinded_file)  # the packet loads through dashboard.load
     export.export_tables(Path("unused"), "blinded", tmp_path / "exports")
     files = sorted((tmp_path / "exports").glob("*.csv"))
     assert len(files) > 20

@@ -118,7 +118,8 @@ def test_header_and_overview_show_the_cut_in_use(monkeypatch):
     header = " ".join(m.value for m in at.markdown)
     assert "data cut <b>2021-06-30</b>" in header and "interim view" in header
     assert at.metric[0].value == "2021-06-30"
-    total = {row[0]: row[-1] for row in at.dataframe[0].value.itertuples(index=False)}
+    # Key numbers is a short table, shown whole (a static table, not a scrolling grid).
+    total = {row[0]: row[-1] for row in at.table[0].value.itertuples(index=False)}
     # 27 randomized by 2021-06-30; none had finished the 48 weeks, 2 had discontinued.
     assert total["Randomized"] == "27 (100.0%)" and total["Completed study"] == "0"
     assert total["Ongoing"] == "25 (92.6%)" and total["Discontinued study"] == "2 (7.4%)"

@@ -149,7 +149,7 @@ def _oidc_session(browser, url: str, issuer: str, login: str, viewport: tuple[in
     _assert_no_trial_data(seen + [page.inner_text("body")], "before sign-in")
     _oidc_sign_in(page, issuer, login)
     _settle(page, "Overview")
-    page.get_by_role("link", name="Adverse events").click()
+    page.get_by_role("link", name="Adverse events", exact=True).click()
     _settle(page, "Adverse events")
     return context, page, seen
 
