@@ -83,9 +83,9 @@ def lab_shift_heatmap(frame: pd.DataFrame) -> alt.Chart:
         color="#EEEEEE", stroke="white", strokeWidth=2).encode(tooltip=tips)
     shifted = base.transform_filter("isValid(datum.signed_pct) && datum.n > 0").mark_rect(
         stroke="white", strokeWidth=2).encode(
-        color=alt.Color("signed_pct:Q", title=["% of N", "orange: worse", "blue: better"],
+        color=alt.Color("signed_pct:Q", title="% of N (orange: worse, blue: better)",
                         scale=alt.Scale(scheme="blueorange", domain=[-top, top], domainMid=0),
-                        legend=alt.Legend(labelExpr="abs(datum.value) + '%'")),
+                        legend=alt.Legend(labelExpr="abs(datum.value) + '%'", orient="bottom", direction="horizontal")),
         tooltip=tips)
     text = base.mark_text(fontSize=FONT_SIZE, lineBreak="\n").encode(
         text="label:N", color=alt.condition(f"abs(datum.signed_pct) > {top * 0.6}", alt.value("white"), alt.value("black")))
