@@ -135,7 +135,8 @@ async def _session(browser, url: str, user: str, role: str, seconds: float, time
 
 async def _download(page, user: str, result: SessionResult, timeout_ms: float) -> bool:
     """Download the first table of the current page (its CSV button); False when it has none."""
-    buttons = page.locator('[data-testid="stDownloadButton"] button')
+    # a table's CSV button, never the meeting-packet button (a PDF built on demand is not a table download)
+    buttons = page.locator('[data-testid="stDownloadButton"] button', has_text="CSV")
     if not await buttons.count():
         return False
     try:
