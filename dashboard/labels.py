@@ -32,7 +32,7 @@ COLUMN_LABELS: dict[str, str] = {
     "topic": "Topic", "item": "What needs attention", "count": "Count", "page": "Page",
     # exposure
     "infusion": "Infusion", "planned_day": "Planned day", "actual_day": "Actual day", "delay_days": "Delay (days)",
-    "status": "Status", "reason": "Reason",
+    "reason": "Reason",
     # adverse events
     "pt": "Preferred term", "soc": "System organ class", "astdt": "Start date", "aesev": "Severity",
     "aeout": "Outcome", "AESEQ": "AE no.", "AEBODSYS": "System organ class", "AEDECOD": "Preferred term",
@@ -51,7 +51,7 @@ COLUMN_LABELS: dict[str, str] = {
     "PARAM": "Parameter", "ADT": "Date", "ADY": "Study day", "AVAL": "Value", "AVALU": "Unit",
     "ANRLO": "Lower limit", "ANRHI": "Upper limit", "ABLFL": "Baseline record",
     # subject-level (ADSL) record
-    "variable": "Variable", "STUDYID": "Study", "SAFFL": "Safety population", "ITTFL": "ITT population",
+    "STUDYID": "Study", "SAFFL": "Safety population", "ITTFL": "ITT population",
     "RANDFL": "Randomized", "RANDDT": "Randomization date", "TRTSDT": "First dose", "TRTEDT": "Last dose",
     "EOSSTT": "Study status", "DCSREAS": "Reason for discontinuation", "EGFRBL": "Baseline eGFR",
     "ANLARMN": "Arm order",
@@ -103,6 +103,3 @@ def table_title(title: str, blinded: bool) -> str:
         return title
     return re.sub(r",?\s+(by|per) arm\b", "", title)
 
-
-#: The packet's and the changes tables' name for :func:`label_columns`.
-readable_columns = label_columns

@@ -41,7 +41,7 @@ from dashboard import db, registry
 from dashboard.analyses.changes import mark_new, new_since_previous
 from dashboard.blinding import Role
 from dashboard.filters import FilterSpec
-from dashboard.labels import readable_columns
+from dashboard.labels import label_columns
 
 #: Lab parameters the packet's lab tables and single-parameter charts cover (the shift scan and
 #: the parameter catalogue cover every parameter; the export has all of them).
@@ -99,7 +99,7 @@ def _esc(text) -> str:
 
 
 def _table_html(frame: pd.DataFrame) -> str:
-    shown = readable_columns(frame)
+    shown = label_columns(frame)
     for col in shown.columns:
         if pd.api.types.is_float_dtype(shown[col]):
             shown[col] = shown[col].map(lambda v: "" if pd.isna(v) else f"{v:g}")

@@ -1,8 +1,8 @@
 """The real-browser check (datasette style): every page, both roles, two projector sizes, two datasets.
 
 One ``streamlit run`` server per dataset and role (the role is fixed by the deployment, so a
-blinded server cannot switch), all started at once so they load side by side; one Chromium for
-the whole session. Each page is opened once and shot at 1920x1080 and at 1280x800 (the viewport
+blinded server cannot switch), a dataset's two started at once; one test class per dataset, so
+the two datasets run on different pytest-xdist workers (``--dist loadscope``); one Chromium per worker. Each page is opened once and shot at 1920x1080 and at 1280x800 (the viewport
 is resized, the page is not reloaded). A page fails on:
 
 - a Streamlit exception box or a help box (``st.help`` output, e.g. "magic" echoing an object);
@@ -124,30 +124,33 @@ def _healthy(port: int) -> bool:
         return False
 
 
-@pytest.fixture(scope="module")
-def servers():
-    """``{(dataset, role): (port, log)}``: every server started at once, stopped at the end."""
+@pytest.fixture(scope="class")
+def servers(request):
+    """``{(dataset, role): (port, log)}`` for the class's dataset: both roles' servers started at
+    once, stopped at the end. One class per dataset, so ``--dist loadscope`` runs the sample and
+    the pilot on different workers side by side."""
     if not Path(CHROMIUM).exists():
         if os.environ.get("CI"):
             pytest.fail("Debian chromium is not installed (.ci/run installs it)")
         pytest.skip("Debian chromium is not installed: apt-get install chromium")
+    dataset = request.cls.DATASET
+    extract = DATASETS[dataset]
+    if not extract.exists():
+        pytest.skip(f"{extract} not found (../shared is absent)")
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     procs, started = [], {}
-    for dataset, extract in DATASETS.items():
-        if not extract.exists():
-            continue
-        for role in ROLES:
-            port = _free_port()
-            log = ARTIFACTS / f"streamlit-{dataset}-{role}.log"
-            env = {**os.environ, "DSMB_ROLE": role, "DSMB_EXTRACT": str(extract)}
-            with open(log, "w") as fh:
-                procs.append(subprocess.Popen(
-                    [sys.executable, "-m", "streamlit", "run", str(ROOT / "streamlit_app.py"), "--server.headless",
-                     "true", "--server.port", str(port), "--browser.gatherUsageStats", "false",
-                     "--server.fileWatcherType", "none"], cwd=ROOT, env=env, stdout=fh, stderr=fh))
-            started[(dataset, role)] = (port, log)
+    for role in ROLES:
+        port = _free_port()
+        log = ARTIFACTS / f"streamlit-{dataset}-{role}.log"
+        env = {**os.environ, "DSMB_ROLE": role, "DSMB_EXTRACT": str(extract)}
+        with open(log, "w") as fh:
+            procs.append(subprocess.Popen(
+                [sys.executable, "-m", "streamlit", "run", str(ROOT / "streamlit_app.py"), "--server.headless",
+                 "true", "--server.port", str(port), "--browser.gatherUsageStats", "false",
+                 "--server.fileWatcherType", "none"], cwd=ROOT, env=env, stdout=fh, stderr=fh))
+        started[(dataset, role)] = (port, log)
     try:
-        deadline = time.time() + 90
+        deadline = time.time() + 120
         for port, log in started.values():
             while not _healthy(port):
                 if time.time() > deadline:
@@ -256,11 +259,7 @@ def _page_problems(page, blinded_labels: list[str]) -> list[str]:
     return problems
 
 
-@pytest.mark.parametrize("role", ROLES)
-@pytest.mark.parametrize("dataset", list(DATASETS))
-def test_every_page_readable_in_chromium(servers, browser, dataset, role):
-    if (dataset, role) not in servers:
-        pytest.skip(f"{DATASETS[dataset]} not found (../shared is absent)")
+def _check_every_page(servers, browser, dataset: str, role: str) -> None:
     port, log = servers[(dataset, role)]
     failures = []
     page = browser.new_page(viewport={"width": VIEWPORTS[0][0], "height": VIEWPORTS[0][1]})
@@ -286,3 +285,19 @@ def test_every_page_readable_in_chromium(servers, browser, dataset, role):
         print("KNOWN (issue 15):", "; ".join(known))
     failures = [f for f in failures if f not in known]
     assert not failures, "\n".join(failures) + "\n--- server log ---\n" + log.read_text()[-3000:]
+
+
+class TestSampleTrial:
+    DATASET = "sample"
+
+    @pytest.mark.parametrize("role", ROLES)
+    def test_every_page_readable_in_chromium(self, servers, browser, role):
+        _check_every_page(servers, browser, self.DATASET, role)
+
+
+class TestCdiscPilot:
+    DATASET = "pilot"
+
+    @pytest.mark.parametrize("role", ROLES)
+    def test_every_page_readable_in_chromium(self, servers, browser, role):
+        _check_every_page(servers, browser, self.DATASET, role)

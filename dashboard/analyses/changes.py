@@ -11,6 +11,7 @@ import pandas as pd
 
 from dashboard import db
 from dashboard.filters import FilterSpec
+from dashboard.labels import label_columns
 from dashboard.tables import NotInExtract
 from data_contracts import CONTRACTS
 
@@ -137,18 +138,14 @@ def new_serious_adverse_events(con, spec: FilterSpec) -> pd.DataFrame:
 
 
 def _new_display(frame: pd.DataFrame) -> pd.DataFrame:
-    from dashboard.labels import readable_columns
-
     shown = frame.assign(date=[("" if d is None or pd.isna(d) else str(d)) for d in frame["date"]],
                          category=frame["category"].str.capitalize())
-    return readable_columns(shown)
+    return label_columns(shown)
 
 
 def _record_changes_display(frame: pd.DataFrame) -> pd.DataFrame:
-    from dashboard.labels import readable_columns
-
     shown = frame.assign(date=[("" if d is None or pd.isna(d) else str(d)) for d in frame["date"]])
-    return readable_columns(shown.rename(columns={"change": "kind", "record": "key"}))
+    return label_columns(shown.rename(columns={"change": "kind", "record": "key"}))
 
 
 def _changes_display(frame: pd.DataFrame) -> pd.DataFrame:
