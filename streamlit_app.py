@@ -31,7 +31,8 @@ html, body, [class*="css"] { font-size: 18px; }
 .dsmb-header { font-size: 1.05rem; color: #333; margin-bottom: 0.6rem; }
 [data-testid="stDataFrame"] { font-size: 1.0rem; }
 [data-testid="stMetricValue"] { font-size: 1.9rem; }
-[data-testid="stTable"] td, [data-testid="stTable"] th, [data-testid="stTable"] td *, [data-testid="stTable"] th * { overflow-wrap: anywhere !important; white-space: normal !important; }
+[data-testid="stTable"] td, [data-testid="stTable"] th { white-space: normal; overflow-wrap: break-word; word-break: normal; }
+[data-testid="stTable"] td *, [data-testid="stTable"] th * { white-space: inherit !important; overflow-wrap: inherit !important; }
 [data-testid="stTab"] p { font-size: 1.1rem; font-weight: 600; }
 [data-testid="stMainBlockContainer"] { padding-left: 2.5rem; padding-right: 2.5rem; }
 </style>""", unsafe_allow_html=True)

@@ -120,8 +120,55 @@ def fmt_float_cell(value) -> str:
     return f"{value:.4f}".rstrip("0").rstrip(".")
 
 
+#: A static table cell no longer than this stays on one line ("13 (72.2%) [24]", a date, a
+#: number); longer text (notes, terms) wraps at spaces and takes the rest of the width.
+NOWRAP_CHARS = 24
+#: How wide the one-line columns of a static table may be together: what a 1280 px screen's
+#: content column (beside the sidebar) holds with room left for a wrapping column. Past it, the
+#: shortest columns stay on one line and the rest wrap between words.
+NOWRAP_BUDGET_PX = 760
+_CHAR_PX, _CELL_PAD_PX = 9.5, 28  # 18 px body font; a cell's left and right padding
+
+
 def number_style(frame: pd.DataFrame):
-    """A pandas Styler that shows float columns with :func:`fmt_float_cell` (the data is unchanged,
-    so a static table reads ``1``, not ``1.0000``)."""
+    """A pandas Styler for a static table: float columns shown with :func:`fmt_float_cell` (the
+    data is unchanged, so a static table reads ``1``, not ``1.0000``), and columns whose every
+    cell is short kept on one line while they fit ``NOWRAP_BUDGET_PX`` together, so a count
+    never breaks as "13 / (72.2%) / [24]" while a long note beside it wraps between words."""
     floats = [c for c in frame.columns if pd.api.types.is_float_dtype(frame[c])]
-    return frame.style.format(fmt_float_cell, subset=floats) if floats else frame
+    widths = {c: frame[c].map(lambda v: len(fmt_float_cell(v) if isinstance(v, float) else str(v))).max()
+              for c in frame.columns}
+    min_width = _min_width_px(frame)
+    short, used = [], 0.0
+    for column, chars in sorted(((c, w) for c, w in widths.items() if w <= NOWRAP_CHARS), key=lambda cw: cw[1]):
+        px = chars * _CHAR_PX + _CELL_PAD_PX
+        if used + px > NOWRAP_BUDGET_PX or min_width > WIDE_TABLE_PX:  # a wide listing: let every column wrap
+            break
+        short.append(column)
+        used += px
+    styler = frame.style
+    if floats:
+        styler = styler.format(fmt_float_cell, subset=floats)
+    if short:
+        styler = styler.set_properties(subset=short, **{"white-space": "nowrap"})
+    if min_width > WIDE_TABLE_PX:  # a listing of many columns: smaller type before it breaks words
+        props = "font-size: 0.8em;"
+        if min_width * SMALL_TYPE > WIDE_TABLE_PX:  # still too wide: words may break rather than run off screen
+            props += " overflow-wrap: anywhere;"
+        styler = styler.set_table_styles([{"selector": "td, th", "props": props}], overwrite=False)
+    return styler
+
+
+#: The content column of a 1280 px screen beside the sidebar: a static table whose longest words
+#: need more than this together is set in smaller type (a listing of a dozen columns).
+WIDE_TABLE_PX = 860
+SMALL_TYPE = 0.8
+
+
+def _min_width_px(frame: pd.DataFrame) -> float:
+    """About the narrowest a static table can be without breaking a word: per column its longest
+    word (cells and header), plus the cell padding."""
+    def longest_word(values) -> int:
+        return max((len(w) for v in values for w in str(v).split()), default=0)
+    return sum(max(longest_word(frame[c].map(lambda v: fmt_float_cell(v) if isinstance(v, float) else v)),
+                   longest_word([c])) * _CHAR_PX + _CELL_PAD_PX for c in frame.columns)

@@ -127,3 +127,29 @@ def test_excel_download_has_a_cover_sheet_then_the_table():
     assert book["Cover"].iloc[4].tolist() == [
         "Confidentiality", "CLOSED SESSION - UNBLINDED - CONFIDENTIAL: DSMB members and the independent statistician only"]
     pd.testing.assert_frame_equal(book["key_numbers"], SHOWN)
+
+
+# -- static tables on a 1280 px projector screen -------------------------------------------------
+
+def test_static_table_keeps_counts_on_one_line_and_lets_notes_wrap():
+    from dashboard.formatting import number_style
+
+    frame = pd.DataFrame({"Subjects with, n (%) [events]": ["Any TEAE", "Serious TEAE"],
+                          "Placebo (N=18)": ["13 (72.2%) [24]", "1 (5.6%) [1]"],
+                          "Note": ["Treatment-emergent: TRTEMFL='Y' as supplied in ADAE, one long explanation.", "x"]})
+    styler = number_style(frame)
+    styler._compute()
+    nowrap = {frame.columns[j] for (i, j), props in styler.ctx.items() if ("white-space", "nowrap") in props}
+    assert nowrap == {"Subjects with, n (%) [events]", "Placebo (N=18)"}
+    assert "font-size" not in styler.to_html()  # fits: normal type
+
+
+def test_static_listing_wider_than_the_screen_is_set_smaller_and_wraps_every_column():
+    from dashboard.formatting import number_style
+
+    row = {f"Column number {i}": "NCT04562025-01-023 RECOVERED/RESOLVED" for i in range(14)}
+    styler = number_style(pd.DataFrame([row, row]))
+    styler._compute()
+    assert not [p for props in styler.ctx.values() for p in props if p == ("white-space", "nowrap")]
+    html = styler.to_html()
+    assert "font-size: 0.8em" in html and "overflow-wrap: anywhere" in html
