@@ -197,6 +197,10 @@ def risk_difference_miettinen_nurminen(x1, n1, x2, n2, conf=0.95, variance_corre
     ``variance_correction=False`` drops the N/(N−1) factor, which gives the Farrington–Manning
     style interval that Fagerland et al. tabulate (7/34 vs 1/34 → 0.0284 to 0.3439).
 
+    Not statsmodels: its ``confint_proportions_2indep(method="score")`` solves the restricted
+    MLE with a cubic that is wrong for δ ≠ 0 (statsmodels issue #10269) and can fail to find a
+    limit, so the documented interval is computed here.
+
     The limits are found by bisection on the sign of (d̂ − δ)² − z²V(δ) over [−1, d̂] and
     [d̂, 1]; the score statistic is monotone in δ, so the inside set is one interval. This
     works with zero cells (2/20 vs 0/18) and with 0/n vs 0/n, where V(d̂) = 0.
@@ -246,6 +250,9 @@ def relative_risk_ci(x1, n1, x2, n2, conf=0.95, correction=0.5) -> RelativeRisk:
        cells, so a + 0.5 events out of n1 + 1, and the corrected RR is reported with
        ``corrected=True``. Pass ``correction=0`` to get NaN/0/inf instead.
     3. Otherwise: no correction.
+
+    Not statsmodels: its ``method="log"`` adds no correction and ``"log-adjusted"`` adds 0.5 to
+    every table, not only when exactly one arm has 0, so neither is this definition.
 
     Returns: ``RelativeRisk(estimate, lower, upper, corrected)``.
     """
