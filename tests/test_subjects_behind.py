@@ -151,3 +151,15 @@ def test_overview_key_number_lists_its_subjects_blinded_without_arm(monkeypatch)
     assert listed and listed[0]["Subject"].tolist() == ["NCT04562025-01-023", "NCT04562025-01-027"]
     text = "".join(t.to_csv() for t in displayed_tables(at))
     assert "Placebo" not in text and "UC-MSC" not in text
+
+
+# -- the subject profile's summary line never says "None" ----------------------------------------
+def test_subject_summary_says_status_not_available_instead_of_none(clean_extract):
+    from dashboard.load import load_extract
+
+    con, _ = load_extract(clean_extract, "unblinded")       # the tiny ADSL has no EOSSTT, DCSREAS, DISCONFL
+    got = registry.subject_view("summary", con, "01-001", "unblinded")
+    assert got == ("54 years · sex F · arm Placebo · randomized not recorded · first dose 2023-01-02 · "
+                   "last dose 2023-03-01 · status not available in this extract")
+    assert "arm" not in registry.subject_view("summary", con, "01-001", "blinded")
+    con.close()
