@@ -93,19 +93,15 @@ st.session_state["dsmb_fingerprint"] = report.fingerprint
 signin.filters_changed(spec)
 
 
-def _exists(file: str) -> bool:
-    return (HERE / "pages" / file).exists()
-
-
 sections = {
     "Overview": [_page("overview.py", "Overview", ":material/dashboard:", default=True)],
     "Enrollment": [_page("enrollment.py", "Enrollment & disposition", ":material/group_add:"),
                    _page("exposure.py", "Exposure", ":material/vaccines:"),
                    _page("baseline.py", "Baseline characteristics", ":material/table_chart:")],
-    "Safety": [p for p in [_page("adverse_events.py", "Adverse events", ":material/warning:") if _exists("adverse_events.py") else None,
-                           _page("subject_profile.py", "Subject profile", ":material/person:")] if p],
-    "Renal": [_page("renal.py", "Renal function", ":material/water_drop:")] if _exists("renal.py") else [],
-    "Labs": [_page("labs.py", "Lab shifts & liver", ":material/biotech:")] if _exists("labs.py") else [],
+    "Safety": [_page("adverse_events.py", "Adverse events", ":material/warning:"),
+               _page("subject_profile.py", "Subject profile", ":material/person:")],
+    "Renal": [_page("renal.py", "Renal function", ":material/water_drop:")],
+    "Labs": [_page("labs.py", "Lab shifts & liver", ":material/biotech:")],
     "Data quality": [_page("data_quality.py", "Data quality", ":material/rule:")],
     "Administration": [ADMIN_PAGE] if session.demo or session.identity.is_admin else [],
 }

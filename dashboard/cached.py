@@ -66,6 +66,37 @@ def table(con, fingerprint: str, role: Role, name: str, spec: FilterSpec) -> pd.
     return _table(con, fingerprint, role.value, name, spec)
 
 
+@st.cache_data(max_entries=256, show_spinner=False)
+def _subjects(_con, fingerprint: str, role: str, name: str, spec: FilterSpec, row: tuple) -> pd.DataFrame:
+    return registry.subjects_behind(_con.cursor(), spec, name, dict(row), role)
+
+
+def subjects_behind(con, fingerprint: str, role: Role, name: str, spec: FilterSpec, row: dict) -> pd.DataFrame:
+    """``registry.subjects_behind`` for one row of a registered table, cached like :func:`table`."""
+    return _subjects(con, fingerprint, role.value, name, spec, tuple(sorted(row.items())))
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def _subject_ids(_con, fingerprint: str, role: str) -> list[str]:
+    return registry.subject_ids(_con.cursor())
+
+
+def subject_ids(con, fingerprint: str, role: Role) -> list[str]:
+    """Every subject id of the extract, cached per extract fingerprint and role."""
+    return _subject_ids(con, fingerprint, role.value)
+
+
+@st.cache_data(max_entries=256, show_spinner=False)
+def _subject_view(_con, fingerprint: str, role: str, name: str, usubjid: str):
+    return registry.subject_view(name, _con.cursor(), usubjid, role)
+
+
+def subject_view(con, fingerprint: str, role: Role, name: str, usubjid: str):
+    """``registry.subject_view`` (one view of one subject's record), cached per extract
+    fingerprint, role, view and subject."""
+    return _subject_view(con, fingerprint, role.value, name, usubjid)
+
+
 @st.cache_resource(max_entries=4)
 def lockout(max_failures: int, lockout_s: float) -> Lockout:
     """The failed sign-in counter shared by every session of this server."""

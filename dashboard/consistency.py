@@ -4,7 +4,7 @@ Every check *flags* (the records stay loaded and counted; a safety event is neve
 another domain disagrees with it) and names the file, row, subject, column and value. Checks, in
 the order they are reported (definitions: docs/definitions.md, "Cross-domain consistency"):
 
-1. ``fatal_ae_subject_alive``: a fatal AE (:func:`~dashboard.analyses.adverse_events.is_fatal`:
+1. ``fatal_ae_subject_alive``: a fatal AE (:func:`~dashboard.ae_terms.is_fatal`:
    AEOUT FATAL, AESDTH = 'Y' or AETOXGR 5) for a subject ADSL does not record as dead
    (DTHFL not 'Y' and no DTHDT);
 2. ``ae_after_death``: an AE onset (ASTDT) after the subject's ADSL death date (DTHDT);
@@ -66,7 +66,7 @@ def _day(value) -> str:
 
 def consistency_findings(con) -> list[Finding]:
     """Flagged findings for records that contradict another domain (see the module docstring)."""
-    from dashboard.analyses.adverse_events import derive_trtemfl, is_fatal
+    from dashboard.ae_terms import derive_trtemfl, is_fatal
 
     adsl = _frame(con, "adsl", ["USUBJID", "DTHFL", "DTHDT", "EOSDT", "TRTSDT", "TRTEDT"])
     adae = _frame(con, "adae", ["USUBJID", "ASTDT", "AEOUT", "AESDTH", "AETOXGR", "AESER", "TRTEMFL",

@@ -1,40 +1,21 @@
-"""DuckDB access: connections, named SQL files and parameterized queries.
+"""DuckDB access: connections and parameterized queries.
 
-Queries live one per file in ``dashboard/sql/NAME.sql`` and take named ``$params``; nothing
-here builds SQL from user text. A connection is not thread-safe, so callers that share one
-take a cursor per call (:func:`query` does).
+Queries take named ``$params``; nothing here builds SQL from user text. A connection is not
+thread-safe, so every function here takes a cursor per call.
 """
 
 from __future__ import annotations
 
 from contextlib import contextmanager
-from functools import lru_cache
 from pathlib import Path
 from typing import Iterator
 
 import duckdb
 import pandas as pd
 
-SQL_DIR = Path(__file__).parent / "sql"
-
-
 def connect(path: Path | str | None = None, read_only: bool = False) -> duckdb.DuckDBPyConnection:
     """A DuckDB connection to a file (``path``) or in memory (``None``)."""
     return duckdb.connect(str(path) if path else ":memory:", read_only=read_only)
-
-
-@lru_cache(maxsize=None)
-def sql_text(name: str) -> str:
-    """The text of ``dashboard/sql/<name>.sql``."""
-    path = SQL_DIR / f"{name}.sql"
-    if not path.exists():
-        raise KeyError(f"no SQL file {path.name} in {SQL_DIR}")
-    return path.read_text(encoding="utf-8")
-
-
-def query(con: duckdb.DuckDBPyConnection, name: str, params: dict | None = None) -> pd.DataFrame:
-    """Run the named SQL file with ``params`` on a fresh cursor; returns a pandas frame."""
-    return run(con, sql_text(name), params)
 
 
 def run(con: duckdb.DuckDBPyConnection, sql: str, params: dict | None = None) -> pd.DataFrame:

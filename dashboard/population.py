@@ -118,13 +118,8 @@ def population_sql(sql: str) -> str:
 
 
 def run(con: duckdb.DuckDBPyConnection, sql: str, spec: FilterSpec, **extra) -> pd.DataFrame:
-    """Run an analysis query (written in code or a .sql file) over the filtered population."""
+    """Run an analysis query (written in code) over the filtered population."""
     return db.run(con, population_sql(sql), {**spec.params(), **extra})
-
-
-def query(con: duckdb.DuckDBPyConnection, name: str, spec: FilterSpec, **extra) -> pd.DataFrame:
-    """Run ``dashboard/sql/<name>.sql`` over the filtered population."""
-    return run(con, db.sql_text(name), spec, **extra)
 
 
 def arm_denominators(con: duckdb.DuckDBPyConnection, spec: FilterSpec, with_total: bool | None = None) -> pd.DataFrame:

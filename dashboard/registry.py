@@ -9,9 +9,6 @@ frame`` (what the page shows and the downloads contain) and optional ``charts``
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Callable
-
 import duckdb
 import pandas as pd
 
@@ -20,64 +17,30 @@ from dashboard.filters import TOTAL_ARM, FilterSpec
 from dashboard.formatting import blank_missing
 from dashboard.labels import label_columns, without_source
 
+from dashboard.analyses import (
+    adverse_events, baseline, changes, data_quality, enrollment, exposure, labs, overview, renal, subject,
+)
 from dashboard.tables import BOTH_ROLES, PAGES, UNBLINDED_ONLY, NotInExtract, TableSpec  # noqa: F401 (re-exported)
 
 
-class _Registry(dict):
-    """The table dict, filled on first read: analysis modules import this module, so their
-    ``register()`` calls cannot run while it is being imported (no import cycle)."""
-
-    _loading = False
-    _loaded = False
-
-    def _ensure(self) -> None:
-        if not (self._loaded or self._loading):
-            type(self)._loading = True
-            try:
-                _load_entries()
-                type(self)._loaded = True
-            finally:
-                type(self)._loading = False
-
-    def __getitem__(self, key):
-        self._ensure()
-        return super().__getitem__(key)
-
-    def __contains__(self, key) -> bool:
-        self._ensure()
-        return super().__contains__(key)
-
-    def __iter__(self):
-        self._ensure()
-        return super().__iter__()
-
-    def __len__(self) -> int:
-        self._ensure()
-        return super().__len__()
-
-    def values(self):
-        self._ensure()
-        return super().values()
-
-    def items(self):
-        self._ensure()
-        return super().items()
-
-    def keys(self):
-        self._ensure()
-        return super().keys()
-
-
-TABLES: dict[str, TableSpec] = _Registry()
+#: Every registered table by name, in registration order (filled below, at import).
+TABLES: dict[str, TableSpec] = {}
 
 
 def register(spec: TableSpec) -> TableSpec:
-    if dict.__contains__(TABLES, spec.name):
+    """Add one table to :data:`TABLES` (each analysis module's ``register(add)`` calls this)."""
+    if spec.name in TABLES:
         raise ValueError(f"table {spec.name!r} is registered twice")
     if spec.page not in PAGES:
         raise ValueError(f"table {spec.name!r}: unknown page {spec.page!r}")
-    dict.__setitem__(TABLES, spec.name, spec)
+    TABLES[spec.name] = spec
     return spec
+
+
+#: The analysis modules whose ``register(add)`` contributes tables, in page order.
+ANALYSIS_MODULES = (overview, changes, enrollment, exposure, baseline, adverse_events, renal, labs, data_quality)
+for _module in ANALYSIS_MODULES:
+    _module.register(register)
 
 
 def tables_for(page: str | None = None, role: Role | str = Role.BLINDED) -> list[TableSpec]:
@@ -97,6 +60,51 @@ def compute(name: str, con: duckdb.DuckDBPyConnection, spec: FilterSpec, role: R
     if role is Role.BLINDED:
         assert_pooled(frame, name)
     return frame
+
+
+def subjects_behind(con: duckdb.DuckDBPyConnection, spec: FilterSpec, table: str, row: dict,
+                    role: Role | str = Role.BLINDED) -> pd.DataFrame:
+    """The subjects counted in one row of a registered table (``row`` names it by its key columns,
+    e.g. ``{"metric": "any_teae"}``), for a role: ``usubjid`` and, in the unblinded role only,
+    ``arm``; sorted by subject id in both roles, so the order says nothing about the arm. Raises
+    NotInExtract when the row's number is not available, ValueError for a table without a
+    drill-down (:attr:`TableSpec.subjects`)."""
+    entry = TABLES[table]
+    role = Role.parse(role)
+    if not entry.allowed(role):
+        raise PermissionError(f"table {table!r} is not available in the {role.value} role")
+    if entry.subjects is None:
+        raise ValueError(f"table {table!r} has no subject drill-down")
+    frame = entry.subjects(con, spec.for_role(role), dict(row))
+    if role is Role.BLINDED:
+        assert_pooled(frame, table)
+        frame = frame[["usubjid"]]
+    else:
+        frame = frame[["usubjid", "arm"]]
+    return frame.sort_values("usubjid", kind="stable").reset_index(drop=True)
+
+
+#: The subject profile's views: name -> ``view(con, usubjid, blinded)``.
+SUBJECT_VIEWS = {
+    "summary": subject.subject_summary,
+    "adverse_events": lambda con, usubjid, blinded: subject.subject_adverse_events(con, usubjid),
+    "exposure": lambda con, usubjid, blinded: subject.subject_exposure(con, usubjid),
+    "dosing_days": lambda con, usubjid, blinded: subject.subject_dosing_days(con, usubjid),
+    "labs": lambda con, usubjid, blinded: subject.subject_labs(con, usubjid),
+    "findings": lambda con, usubjid, blinded: subject.subject_findings(con, usubjid),
+    "demographics": lambda con, usubjid, blinded: subject.subject_demographics(con, usubjid),
+}
+
+
+def subject_ids(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Every subject id of the extract (ADSL), sorted."""
+    return subject.subject_ids(con)
+
+
+def subject_view(name: str, con: duckdb.DuckDBPyConnection, usubjid: str, role: Role | str):
+    """One view of one subject's record (:data:`SUBJECT_VIEWS`) for a role: the summary names the
+    arm in the unblinded role only."""
+    return SUBJECT_VIEWS[name](con, usubjid, Role.parse(role) is Role.BLINDED)
 
 
 def display(name: str, frame: pd.DataFrame) -> pd.DataFrame:
@@ -123,10 +131,3 @@ def assert_pooled(frame: pd.DataFrame, name: str = "") -> None:
         values = set(frame["arm"].dropna().astype(str)) - {POOLED_ARM, TOTAL_ARM}
         if values:
             raise RuntimeError(f"blinding check failed for {name}: arm values present in a blinded result")
-
-
-def _load_entries() -> None:
-    """Import the analysis modules and let each add its tables."""
-    from dashboard.analyses import register_all
-
-    register_all(register)

@@ -89,9 +89,9 @@ def _has_values(con, table: str, col: str) -> bool:
 
 
 def _fatal_ae_subjects(con) -> pd.DataFrame | None:
-    """Subjects with a fatal AE, by the one definition (``adverse_events.is_fatal``); None when
+    """Subjects with a fatal AE, by the one definition (``dashboard.ae_terms.is_fatal``); None when
     ADAE carries none of AEOUT, AESDTH, AETOXGR."""
-    from dashboard.analyses.adverse_events import is_fatal   # lazy: the analyses import this module's readers
+    from dashboard.ae_terms import is_fatal
 
     present = [c for c in ("AEOUT", "AESDTH", "AETOXGR") if _has_values(con, "adae", c)]
     if not present:

@@ -5,8 +5,14 @@ are pure and vectorized over numpy-broadcastable inputs where that is natural (c
 denominators); the sample summaries (means, GMRs) take one sample. Results are small
 NamedTuples of floats (or of arrays, for array input). Nothing is rounded here.
 
-statsmodels is deliberately not used: its Miettinen–Nurminen cubic is wrong for δ ≠ 0
-(statsmodels issue #10269, clinical_reference §7).
+Where statsmodels computes the same definition, it does the arithmetic: the Wilson interval
+(``proportion_confint(method="wilson")``), Newcombe's hybrid score interval for a risk difference
+(``confint_proportions_2indep(method="newcomb")``) and the Kaplan–Meier product-limit estimate
+(``SurvfuncRight``). The rest is written here because the library's definition differs from the
+one the product documents (each function says why): the Miettinen–Nurminen interval (statsmodels'
+"score" method has the cubic wrong for δ ≠ 0, issue #10269, and no N/(N−1) factor switch), the
+Katz relative risk with its 0.5 correction when exactly one arm has 0, and the exact Poisson
+rate interval (scipy's chi-square quantiles, Garwood 1936).
 """
 
 from __future__ import annotations
@@ -14,7 +20,10 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
+import pandas as pd
 from scipy import stats as sps
+from statsmodels.duration.survfunc import SurvfuncRight
+from statsmodels.stats.proportion import confint_proportions_2indep, proportion_confint
 
 _BISECTION_STEPS = 200  # halves a width of 2 far below float resolution
 
@@ -101,15 +110,13 @@ def wilson_ci(x, n, conf=0.95) -> Interval:
     Returns: ``Interval(estimate, lower, upper)`` as proportions (0–1), floats for scalar
     input, arrays of the broadcast shape otherwise.
     """
-    z = _z(conf)
+    _z(conf)
     x_arr, n_arr = _counts(x, n, "x", "n")
     p = x_arr / n_arr
-    denom = 1.0 + z**2 / n_arr
-    centre = (p + z**2 / (2.0 * n_arr)) / denom
-    half = z * np.sqrt(p * (1.0 - p) / n_arr + z**2 / (4.0 * n_arr**2)) / denom
+    lower, upper = proportion_confint(x_arr, n_arr, alpha=1.0 - conf, method="wilson")
     # Clip only float dust: at x = 0 or x = n the limit is exactly 0 or 1.
-    lower = np.where(x_arr == 0, 0.0, centre - half)
-    upper = np.where(x_arr == n_arr, 1.0, centre + half)
+    lower = np.where(x_arr == 0, 0.0, lower)
+    upper = np.where(x_arr == n_arr, 1.0, upper)
     return Interval(_scalar_or_array(p), _scalar_or_array(lower), _scalar_or_array(upper))
 
 
@@ -138,11 +145,13 @@ def risk_difference_newcombe(x1, n1, x2, n2, conf=0.95) -> Interval:
 
     Returns: ``Interval(estimate, lower, upper)`` as proportions.
     """
-    p1, l1, u1 = wilson_ci(x1, n1, conf)
-    p2, l2, u2 = wilson_ci(x2, n2, conf)
-    d = np.asarray(p1) - np.asarray(p2)
-    lower = d - np.sqrt((np.asarray(p1) - l1) ** 2 + (u2 - np.asarray(p2)) ** 2)
-    upper = d + np.sqrt((u1 - np.asarray(p1)) ** 2 + (np.asarray(p2) - l2) ** 2)
+    _z(conf)
+    x1a, n1a = _counts(x1, n1, "x1", "n1")
+    x2a, n2a = _counts(x2, n2, "x2", "n2")
+    x1a, n1a, x2a, n2a = np.broadcast_arrays(x1a, n1a, x2a, n2a)
+    lower, upper = confint_proportions_2indep(x1a, n1a, x2a, n2a, method="newcomb", compare="diff",
+                                              alpha=1.0 - conf)
+    d = x1a / n1a - x2a / n2a
     return Interval(_scalar_or_array(d), _scalar_or_array(lower), _scalar_or_array(upper))
 
 
@@ -187,6 +196,10 @@ def risk_difference_miettinen_nurminen(x1, n1, x2, n2, conf=0.95, variance_corre
 
     ``variance_correction=False`` drops the N/(N−1) factor, which gives the Farrington–Manning
     style interval that Fagerland et al. tabulate (7/34 vs 1/34 → 0.0284 to 0.3439).
+
+    Not statsmodels: its ``confint_proportions_2indep(method="score")`` solves the restricted
+    MLE with a cubic that is wrong for δ ≠ 0 (statsmodels issue #10269) and can fail to find a
+    limit, so the documented interval is computed here.
 
     The limits are found by bisection on the sign of (d̂ − δ)² − z²V(δ) over [−1, d̂] and
     [d̂, 1]; the score statistic is monotone in δ, so the inside set is one interval. This
@@ -237,6 +250,9 @@ def relative_risk_ci(x1, n1, x2, n2, conf=0.95, correction=0.5) -> RelativeRisk:
        cells, so a + 0.5 events out of n1 + 1, and the corrected RR is reported with
        ``corrected=True``. Pass ``correction=0`` to get NaN/0/inf instead.
     3. Otherwise: no correction.
+
+    Not statsmodels: its ``method="log"`` adds no correction and ``"log-adjusted"`` adds 0.5 to
+    every table, not only when exactly one arm has 0, so neither is this definition.
 
     Returns: ``RelativeRisk(estimate, lower, upper, corrected)``.
     """
@@ -362,3 +378,36 @@ def geometric_mean_ratio_ci(baseline, followup, conf=0.95) -> GeometricMeanRatio
     sd_log = float(diff.std(ddof=1))
     half = float(sps.t.ppf(0.5 + conf / 2.0, n - 1) * sd_log / np.sqrt(n))
     return GeometricMeanRatio(gm_b, gm_f, gmr, float(np.exp(diff.mean() - half)), float(np.exp(diff.mean() + half)), n, sd_log)
+
+
+# --------------------------------------------------------------------------------------------
+# time to first event
+# --------------------------------------------------------------------------------------------
+def kaplan_meier(time, event) -> pd.DataFrame:
+    """Kaplan–Meier (product-limit) survival at each distinct time, right-censored data.
+
+    Definition: Kaplan & Meier 1958: S(t) = Π over event times t_i ≤ t of (1 − d_i/n_i), n_i the
+    subjects with time ≥ t_i; an event and a censoring at the same time count the censored
+    subject as at risk (events precede censoring). The product is statsmodels' ``SurvfuncRight``
+    (computed there as exp of a sum of logs); the counts per time are tabulated here.
+
+    Returns one row per distinct time, ascending: ``day``, ``n_at_risk``, ``n_events``,
+    ``n_censored``, ``survival`` (0–1; 1 before the first event). Empty input gives no rows.
+    """
+    time = np.asarray(time, dtype=float)
+    event = np.asarray(event, dtype=bool)
+    columns = ["day", "n_at_risk", "n_events", "n_censored", "survival"]
+    if time.size == 0:
+        return pd.DataFrame(columns=columns)
+    days, inverse = np.unique(time, return_inverse=True)
+    n_events = np.bincount(inverse, weights=event, minlength=days.size).astype(int)
+    n_censored = np.bincount(inverse, weights=~event, minlength=days.size).astype(int)
+    n_at_risk = time.size - np.concatenate([[0], np.cumsum(n_events + n_censored)[:-1]])
+    survival = np.ones(days.size)
+    if event.any():
+        fit = SurvfuncRight(time, event.astype(int))
+        # S is a step function: at each distinct time, the estimate at the last event time <= it.
+        step = np.searchsorted(fit.surv_times, days, side="right") - 1
+        survival = np.where(step >= 0, fit.surv_prob[np.maximum(step, 0)], 1.0)
+    return pd.DataFrame({"day": days, "n_at_risk": n_at_risk, "n_events": n_events, "n_censored": n_censored,
+                         "survival": survival})

@@ -51,6 +51,9 @@ class TableSpec:
     extra: dict = field(default_factory=dict)
 
     packet: bool = True
+    #: ``subjects(con, spec, row) -> frame`` (``usubjid``, ``arm``): the subjects counted in one
+    #: row of the table, ``row`` naming it by its key columns (e.g. ``{"category": "any_teae"}``).
+    subjects: Callable[[duckdb.DuckDBPyConnection, FilterSpec, dict], pd.DataFrame] | None = None
 
     def allowed(self, role: Role | str) -> bool:
         return Role.parse(role) in self.roles

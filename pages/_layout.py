@@ -287,3 +287,33 @@ def study_notes(ctx: PageContext) -> list[str]:
         return json.loads(ctx.study.get("notes") or "[]")
     except ValueError:
         return []
+
+
+def show_subjects_behind(ctx: PageContext, name: str, row: dict, spec: FilterSpec | None = None,
+                         key: str = "subjects", what: str = "") -> None:
+    """The subjects counted in one row of a registered table (``registry.subjects_behind``: subject
+    id, and arm in the unblinded role only, sorted by subject id), each opening its profile: a
+    button per subject up to ``SUBJECT_BUTTONS`` subjects, a picker beyond."""
+    try:
+        subjects = cached.subjects_behind(ctx.con, ctx.fingerprint, ctx.role, name, spec or ctx.spec, row)
+    except registry.NotInExtract as exc:
+        st.info(f"Not in this extract: {exc}")
+        return
+    n = len(subjects)
+    st.markdown(f"**Subjects behind {what or 'this row'}**: {n} subject{'s' if n != 1 else ''}")
+    if not n:
+        return
+    show_frame(subjects, "")
+    ids = subjects["usubjid"].astype(str).tolist()
+    if n > SUBJECT_BUTTONS:
+        subject_picker(ctx, ids, key=key)
+        return
+    st.caption("Open a subject profile:")
+    cols = st.columns(6)
+    for i, usubjid in enumerate(ids):
+        if cols[i % 6].button(usubjid, key=f"{key}_open_{usubjid}"):
+            open_subject(usubjid)
+
+
+#: Up to this many subjects behind a number get one button each; more get a picker.
+SUBJECT_BUTTONS = 36

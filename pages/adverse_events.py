@@ -6,7 +6,7 @@ import streamlit as st
 from dashboard.analyses import adverse_events as ae
 from dashboard.charts.adverse_events import ae_explorer_chart
 from dashboard.tables import NotInExtract
-from pages._layout import open_subject, page_header, show_chart, show_table, subject_picker
+from pages._layout import page_header, show_chart, show_subjects_behind, show_table, subject_picker
 
 SERIOUS = {"All": None, "Serious only": "Y", "Non-serious only": "N"}
 RELATED = {"All": None, "Related only": "related", "Not related only": "not related"}
@@ -48,7 +48,11 @@ tabs = dict(zip(names, st.tabs(names)))
 common = ae.AE_COMMON
 
 with tabs["Overview"]:
-    show_table(ctx, "ae_overview", spec, common=common)
+    overview, chosen = show_table(ctx, "ae_overview", spec, selectable=True, common=common)
+    category = ae.overview_category(chosen)
+    if category:
+        show_subjects_behind(ctx, "ae_overview", {"category": category}, spec, key="ae_overview_subjects",
+                             what=f"“{chosen.iloc[0, 0]}”")
 
 with tabs["SOC / PT"]:
     result = show_table(ctx, "ae_by_soc_pt", spec, selectable=True, charts=ctx.blinded, common=common)
@@ -58,15 +62,10 @@ with tabs["SOC / PT"]:
         st.caption("Choose a row (SOC or preferred term) to list its subjects.")
     if term:
         soc, pt = term
-        listing = show_table(ctx, "ae_listing", spec.with_options(listing_soc=soc, listing_pt=pt or None),
-                             key="ae_term_listing", common=common)
-        subjects = ae.listing_subjects(listing)
-        if subjects:
-            st.markdown(f"**Open a subject profile** ({len(subjects)} subject{'s' if len(subjects) != 1 else ''})")
-            cols = st.columns(6)
-            for i, usubjid in enumerate(subjects):
-                if cols[i % 6].button(usubjid, key=f"ae_open_{usubjid}"):
-                    open_subject(usubjid)
+        show_subjects_behind(ctx, "ae_by_soc_pt", {"soc": soc, "pt": pt}, spec, key="ae",
+                             what=f"“{pt or soc}”")
+        show_table(ctx, "ae_listing", spec.with_options(listing_soc=soc, listing_pt=pt or None),
+                   key="ae_term_listing", common=common)
 
 if not ctx.blinded:
     with tabs["Arm comparison"]:

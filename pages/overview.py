@@ -2,9 +2,9 @@
 
 import streamlit as st
 
-from dashboard.analyses.overview import key_number_sources
-from pages._layout import (data_cut_in_use, packet_download, page_header, page_links, show_table, study_notes,
-                           table_page)
+from dashboard.analyses.overview import key_number_metric, key_number_sources
+from pages._layout import (data_cut_in_use, packet_download, page_header, page_links, show_subjects_behind, show_table,
+                           study_notes, table_page)
 
 ctx = page_header("Overview", "overview")
 study = ctx.study
@@ -18,9 +18,12 @@ if study.get("title"):
 
 packet_download(ctx)
 numbers, chosen = show_table(ctx, "key_numbers", selectable=True)
-if chosen is not None and len(chosen):
-    # Drill down: the page whose table the number comes from, where the subjects behind it are listed.
-    page_links([table_page(s) for s in key_number_sources(numbers, chosen)], label="Subjects behind it: {title}")
+metric = key_number_metric(numbers, chosen)
+if metric:
+    # Drill down: the subjects counted in the chosen number, and the page the number comes from.
+    show_subjects_behind(ctx, "key_numbers", {"metric": metric}, key="overview_subjects",
+                         what=f"“{chosen['Subjects'].iloc[0]}”")
+    page_links([table_page(s) for s in key_number_sources(numbers, chosen)], label="Open {title}")
 attention = show_table(ctx, "attention_items")
 if attention is not None and len(attention):
     page_links(attention["page"], label="Open {title}")

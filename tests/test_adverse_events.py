@@ -585,3 +585,69 @@ def test_page_blinded_has_no_risk_difference_views(monkeypatch, tiny_folder):
     assert not [r for r in at.radio if r.key == "ae_sort"]
     text = "".join(df.to_csv() for df in displayed_tables(at))
     assert PLACEBO not in text and DRUG not in text
+
+
+# -- the AE record table in DuckDB (issue 12) -----------------------------------------------------
+
+def _record_tables(con) -> list[str]:
+    return [r[0] for r in con.cursor().execute(
+        "SELECT table_name FROM duckdb_tables() WHERE database_name = 'ae_cache' AND table_name LIKE 'ae_records_%'"
+    ).fetchall()]
+
+
+def test_ae_records_table_built_once_per_filter_and_read_by_every_table(tiny_folder):
+    con = _load(tiny_folder)
+    for name in AE_TABLES:                      # every AE table, AE filters and options included
+        registry.compute(name, con, CUT_SPEC.with_options(min_pct=10, ae_serious="N"), "unblinded")
+    assert len(_record_tables(con)) == 1        # AE filters and table options do not rebuild it
+    registry.compute("ae_overview", con, CUT_SPEC.with_options(ae_related="related"), "unblinded")
+    assert len(_record_tables(con)) == 1
+    registry.compute("ae_overview", con, FilterSpec(), "unblinded")             # another data cut
+    registry.compute("ae_overview", con, CUT_SPEC.with_options(aesi_terms=("Nausea",)), "unblinded")
+    assert len(_record_tables(con)) == 3
+    con.close()
+
+
+def test_ae_records_table_equals_the_frame_and_is_shared_by_cursors(tiny):
+    name = ae.ae_records_table(tiny, CUT_SPEC)
+    again = ae.ae_records_table(tiny.cursor(), CUT_SPEC)           # another cursor finds it
+    assert again == name
+    frame = ae.ae_records(tiny, CUT_SPEC)
+    stored = tiny.cursor().sql(f"SELECT * EXCLUDE (_ord) FROM {name} ORDER BY _ord").to_df()
+    assert len(stored) == len(frame) > 0
+    assert stored["usubjid"].tolist() == frame["usubjid"].tolist()
+
+
+def test_ae_records_concurrent_sessions_get_the_same_records(tiny_folder):
+    from concurrent.futures import ThreadPoolExecutor
+
+    con = _load(tiny_folder)
+    spec = CUT_SPEC.with_options(aesi_terms=("Headache",))
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        frames = list(pool.map(lambda _: ae.ae_overview(con.cursor(), spec), range(8)))
+    for frame in frames[1:]:
+        assert_frame_equal(frame, frames[0])
+    assert len(_record_tables(con)) == 1
+    con.close()
+
+
+def test_ae_records_follow_a_table_changed_in_place(tiny_folder):
+    con = _load(tiny_folder)
+    before = ae.ae_overview(con, CUT_SPEC)
+    con.cursor().execute("UPDATE adae SET AESER = 'N'")
+    after = ae.ae_overview(con, CUT_SPEC)
+    serious = lambda f: f.loc[f["category"] == "serious_teae", "n"].tolist()  # noqa: E731
+    assert sum(serious(before)) > 0 and sum(serious(after)) == 0
+    con.close()
+
+
+def test_ae_records_on_a_read_only_database(tiny_folder, tmp_path):
+    import duckdb
+
+    path = tmp_path / "tiny.duckdb"
+    con, _ = load_extract(tiny_folder, "unblinded", db_path=path)
+    expected = ae.ae_overview(con, CUT_SPEC)
+    con.close()
+    ro = duckdb.connect(str(path), read_only=True)
+    assert_frame_equal(ae.ae_overview(ro, CUT_SPEC), expected)
+    ro.close()

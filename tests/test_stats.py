@@ -292,3 +292,26 @@ def test_mean_ci_t_interval(values, expected):
 def test_mean_ci_single_value_has_no_interval():
     got = mean_ci([3.0])
     assert got.mean == 3.0 and got.n == 1 and np.isnan(got.lower)
+
+
+# --------------------------------------------------------------------------------------------
+# Kaplan-Meier (statsmodels SurvfuncRight underneath)
+# --------------------------------------------------------------------------------------------
+def test_kaplan_meier_hand_values():
+    from dashboard.stats import kaplan_meier
+
+    # times 2, 5, 5, 8, 10; events at 2, 5 (one of the two), 8: S = 4/5, x 3/4, x 1/2
+    got = kaplan_meier([2, 5, 5, 8, 10], [1, 1, 0, 1, 0])
+    assert got["day"].tolist() == [2.0, 5.0, 8.0, 10.0]
+    assert got["n_at_risk"].tolist() == [5, 4, 2, 1]
+    assert got["n_events"].tolist() == [1, 1, 1, 0]
+    assert got["n_censored"].tolist() == [0, 1, 0, 1]
+    assert [_display(v, 4) for v in got["survival"]] == ["0.8000", "0.6000", "0.3000", "0.3000"]
+
+
+def test_kaplan_meier_no_event_and_no_subject():
+    from dashboard.stats import kaplan_meier
+
+    got = kaplan_meier([3, 7], [0, 0])
+    assert got["survival"].tolist() == [1.0, 1.0] and got["n_censored"].tolist() == [1, 1]
+    assert kaplan_meier([], []).empty

@@ -85,9 +85,3 @@ def with_total_rows(subject_rows: pd.DataFrame, denominators: pd.DataFrame) -> p
     if (denominators["arm"] == TOTAL_ARM).any():
         return pd.concat([subject_rows, subject_rows.assign(arm=TOTAL_ARM)], ignore_index=True)
     return subject_rows
-
-
-def order_arms(frame: pd.DataFrame, denominators: pd.DataFrame) -> pd.DataFrame:
-    """Sort a frame by the arms' display order (stable within arm)."""
-    order = dict(zip(denominators["arm"], denominators["arm_order"]))
-    return frame.assign(_o=frame["arm"].map(order)).sort_values("_o", kind="stable").drop(columns="_o")

@@ -92,11 +92,37 @@ def subject_flow(con, spec: FilterSpec) -> pd.DataFrame:
     Returns one row per stage x arm: ``stage`` (stable key), ``label``, ``arm``, ``n``, ``N``
     (randomized in the arm), ``pct``.
     """
+    subj, rows = _flow_rows(con, spec)
+    den = arm_denominators(con, _randomized(spec))
+    total_arm = "Total" if (den["arm"] == "Total").any() else den["arm"].iloc[0] if len(den) else "Total"
+    counts = count_subjects(rows, den, ["stage"], levels=pd.DataFrame({"stage": list(FLOW_SUBJECT_STAGES)}))
+    screened = pd.DataFrame([
+        {"stage": "screened", "arm": total_arm, "n": len(subj), "N": np.nan, "pct": np.nan},
+        {"stage": "screen_failure", "arm": total_arm, "n": int((subj["randfl"] != "Y").sum()), "N": np.nan, "pct": np.nan},
+    ])
+    out = pd.concat([screened, counts], ignore_index=True)
+    out["label"] = out["stage"].map(dict(FLOW_STAGES))
+    out["note"] = ""
+    for stages_needing, var in _FLOW_NEEDS:
+        message = unavailable(con, "ADSL", var)
+        if message:
+            out = mark_not_available(out, out["stage"].isin(stages_needing), message)
+    return out[["stage", "label", "arm", "n", "N", "pct", "note"]]
+
+
+#: The by-arm stages of :func:`subject_flow`, in order.
+FLOW_SUBJECT_STAGES = ("randomized", "treated", "completed", "ongoing", "discontinued")
+#: Which ADSL variable each group of stages needs (not available without it, never 0).
+_FLOW_NEEDS = ((("screen_failure", "randomized", "treated", "completed", "ongoing", "discontinued"), "RANDFL"),
+               (("treated",), "SAFFL"), (("completed", "ongoing", "discontinued"), "EOSSTT"))
+
+
+def _flow_rows(con, spec: FilterSpec) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Every ADSL subject (``usubjid``, ``arm``, flags) and one row per randomized subject x stage
+    reached (``usubjid``, ``arm``, ``stage``): the one statement of each stage."""
     all_spec = dataclasses.replace(spec, population="ALL")
     subj = run(con, """
         SELECT p.usubjid, p.arm, p.not_an_arm, p.randfl, p.saffl, p.eosstt FROM {population} p""", all_spec)
-    den = arm_denominators(con, _randomized(spec))
-    total_arm = "Total" if (den["arm"] == "Total").any() else den["arm"].iloc[0] if len(den) else "Total"
     rand = subj[subj["randfl"] == "Y"]
     stages = {
         "randomized": rand,
@@ -105,21 +131,22 @@ def subject_flow(con, spec: FilterSpec) -> pd.DataFrame:
         "ongoing": rand[rand["eosstt"].isna() | (rand["eosstt"] == "ONGOING")],
         "discontinued": rand[rand["eosstt"] == "DISCONTINUED"],
     }
-    rows = pd.concat([df.assign(stage=k)[["usubjid", "arm", "stage"]] for k, df in stages.items()], ignore_index=True)
-    counts = count_subjects(rows, den, ["stage"], levels=pd.DataFrame({"stage": list(stages)}))
-    screened = pd.DataFrame([
-        {"stage": "screened", "arm": total_arm, "n": len(subj), "N": np.nan, "pct": np.nan},
-        {"stage": "screen_failure", "arm": total_arm, "n": int((subj["randfl"] != "Y").sum()), "N": np.nan, "pct": np.nan},
-    ])
-    out = pd.concat([screened, counts], ignore_index=True)
-    out["label"] = out["stage"].map(dict(FLOW_STAGES))
-    out["note"] = ""
-    for stages_needing, var in ((("screen_failure", "randomized", "treated", "completed", "ongoing", "discontinued"),
-                                 "RANDFL"), (("treated",), "SAFFL"), (("completed", "ongoing", "discontinued"), "EOSSTT")):
+    rows = pd.concat([stages[k].assign(stage=k)[["usubjid", "arm", "stage"]] for k in FLOW_SUBJECT_STAGES],
+                     ignore_index=True)
+    return subj, rows
+
+
+def subject_flow_subjects(con, spec: FilterSpec, stage: str) -> pd.DataFrame:
+    """The subjects counted in one by-arm stage of :func:`subject_flow` (``usubjid``, ``arm``).
+    Raises NotInExtract when the stage is not available in this extract."""
+    if stage not in FLOW_SUBJECT_STAGES:
+        raise ValueError(f"stage must be one of {', '.join(FLOW_SUBJECT_STAGES)}; got {stage!r}.")
+    for stages_needing, var in _FLOW_NEEDS:
         message = unavailable(con, "ADSL", var)
-        if message:
-            out = mark_not_available(out, out["stage"].isin(stages_needing), message)
-    return out[["stage", "label", "arm", "n", "N", "pct", "note"]]
+        if message and stage in stages_needing:
+            raise NotInExtract(message)
+    _, rows = _flow_rows(con, spec)
+    return rows.loc[rows["stage"] == stage, ["usubjid", "arm"]].reset_index(drop=True)
 
 
 def disposition(con, spec: FilterSpec) -> pd.DataFrame:

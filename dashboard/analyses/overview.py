@@ -9,37 +9,27 @@ from __future__ import annotations
 import pandas as pd
 
 from dashboard import db
+from dashboard.analyses.adverse_events import OVERVIEW_CATEGORIES, ae_overview, ae_overview_subjects, ae_serious_listing
+from dashboard.analyses.enrollment import FLOW_SUBJECT_STAGES, subject_flow, subject_flow_subjects
+from dashboard.analyses.exposure import infusion_deviations
+from dashboard.analyses.labs import hys_law_candidates
+from dashboard.analyses.renal import kidney_events, kidney_events_by_subject
 from dashboard.blinding import POOLED_ARM
 from dashboard.filters import TOTAL_ARM, FilterSpec
+from dashboard.tables import NotInExtract, TableSpec
 
 
-#: The analyses the overview reads, by registered name: (module, function).
-_SOURCES = {
-    "subject_flow": ("enrollment", "subject_flow"),
-    "infusion_deviations": ("exposure", "infusion_deviations"),
-    "ae_overview": ("adverse_events", "ae_overview"),
-    "ae_serious_listing": ("adverse_events", "ae_serious_listing"),
-    "kidney_events": ("renal", "kidney_events"),
-    "kidney_events_by_subject": ("renal", "kidney_events_by_subject"),
-    "hys_law_candidates": ("labs", "hys_law_candidates"),
-}
-
-
-def _table(name: str, con, spec: FilterSpec) -> pd.DataFrame | None:
-    """The same analysis function the registry runs for ``name`` (None when not in this extract)."""
-    import importlib
-
-    from dashboard.tables import NotInExtract
-
-    module, function = _SOURCES[name]
-    try:
-        compute = getattr(importlib.import_module(f"dashboard.analyses.{module}"), function)
-    except (ModuleNotFoundError, AttributeError):
-        return None
+def _table(compute, con, spec: FilterSpec) -> pd.DataFrame | None:
+    """The registered analysis ``compute`` on this filter (None when not in this extract)."""
     try:
         return compute(con, spec)
     except NotInExtract:
         return None
+
+
+#: The kidney endpoints among the key numbers, with their labels.
+_KIDNEY_LABELS = {"egfr_decline_30": "eGFR decline >= 30%", "egfr_decline_40_confirmed": "Confirmed eGFR decline >= 40%",
+                  "aki_stage_1": "AKI (KDIGO, any stage)"}
 
 
 def key_numbers(con, spec: FilterSpec) -> pd.DataFrame:
@@ -50,28 +40,52 @@ def key_numbers(con, spec: FilterSpec) -> pd.DataFrame:
     registered table the number comes from).
     """
     parts = []
-    flow = _table("subject_flow", con, spec)
+    flow = _table(subject_flow, con, spec)
     if flow is not None:
         keep = flow[flow["stage"].isin(["randomized", "treated", "completed", "ongoing", "discontinued"])]
         parts.append(keep.rename(columns={"stage": "metric"}).assign(source="subject_flow"))
-    ae = _table("ae_overview", con, spec)
+    ae = _table(ae_overview, con, spec)
     if ae is not None:
         keep = ae[ae["category"].isin(["any_teae", "serious_teae", "aesi", "fatal_teae"])]
         labels = {"any_teae": "Any TEAE", "serious_teae": "Serious TEAE", "aesi": "AE of special interest",
                   "fatal_teae": "Fatal TEAE"}
         parts.append(keep.rename(columns={"category": "metric"}).assign(label=lambda f: f["metric"].map(labels),
                                                                           source="ae_overview"))
-    kid = _table("kidney_events", con, spec)
+    kid = _table(kidney_events, con, spec)
     if kid is not None:
-        keep = kid[kid["event"].isin(["egfr_decline_30", "egfr_decline_40_confirmed", "aki_stage_1"])]
-        labels = {"egfr_decline_30": "eGFR decline >= 30%", "egfr_decline_40_confirmed": "Confirmed eGFR decline >= 40%",
-                  "aki_stage_1": "AKI (KDIGO, any stage)"}
-        parts.append(keep.rename(columns={"event": "metric"}).assign(label=lambda f: f["metric"].map(labels),
+        keep = kid[kid["event"].isin(list(_KIDNEY_LABELS))]
+        parts.append(keep.rename(columns={"event": "metric"}).assign(label=lambda f: f["metric"].map(_KIDNEY_LABELS),
                                                                       source="kidney_events"))
     if not parts:
         return pd.DataFrame(columns=["metric", "label", "arm", "n", "N", "pct", "source"])
     out = pd.concat(parts, ignore_index=True)
     return out[["metric", "label", "arm", "n", "N", "pct", "source"]]
+
+
+def key_number_subjects(con, spec: FilterSpec, metric: str) -> pd.DataFrame:
+    """The subjects counted in one row of :func:`key_numbers` (every arm), one row each:
+    ``usubjid``, ``arm``, sorted by subject id. Each metric's subjects come from the same analysis
+    as its count (subject flow, AE overview, kidney events). Raises NotInExtract when the number
+    is not available in this extract."""
+    if metric in FLOW_SUBJECT_STAGES:
+        rows = subject_flow_subjects(con, spec, metric)
+    elif metric in dict(OVERVIEW_CATEGORIES):
+        rows = ae_overview_subjects(con, spec, metric)
+    elif metric in _KIDNEY_LABELS:
+        events = kidney_events_by_subject(con, spec)
+        rows = events.loc[events["event"] == metric, ["usubjid", "arm"]]
+    else:
+        raise ValueError(f"{metric!r} is not a key number.")
+    out = rows[["usubjid", "arm"]].drop_duplicates("usubjid")
+    return out.sort_values("usubjid", kind="stable").reset_index(drop=True)
+
+
+def key_number_metric(frame: pd.DataFrame | None, chosen: pd.DataFrame | None) -> str | None:
+    """The metric (stable key) of the row chosen in the displayed Key numbers (column "Subjects")."""
+    if frame is None or chosen is None or chosen.empty or "Subjects" not in chosen:
+        return None
+    hits = frame.loc[frame["label"] == chosen["Subjects"].iloc[0], "metric"]
+    return str(hits.iloc[0]) if len(hits) else None
 
 
 def key_number_sources(frame: pd.DataFrame | None, chosen: pd.DataFrame) -> list[str]:
@@ -118,10 +132,10 @@ def attention_items(con, spec: FilterSpec) -> pd.DataFrame:
                       int(flagged["x"].iloc[0]), "Data quality", ""))
     items += _quarantined_safety_records(con)
     items += _not_available(con)
-    sae = _table("ae_serious_listing", con, spec)
+    sae = _table(ae_serious_listing, con, spec)
     if sae is not None and len(sae):
         items.append(("Safety", "Serious adverse events", int(len(sae)), "Adverse events", _by_arm(sae, subjects=False)))
-    ae = _table("ae_overview", con, spec)
+    ae = _table(ae_overview, con, spec)
     if ae is not None:
         total = ae[ae["arm"] == ae["arm"].iloc[-1]] if len(ae) else ae
         for key, text in (("fatal_teae", "Subjects with a fatal TEAE"),
@@ -132,7 +146,7 @@ def attention_items(con, spec: FilterSpec) -> pd.DataFrame:
                 by_arm = " · ".join(f"{a} {int(k)}" for a, k in zip(rows["arm"], rows["n"])
                                     if a not in (POOLED_ARM, TOTAL_ARM))
                 items.append(("Safety", text, n, "Adverse events", by_arm))
-    kid = _table("kidney_events_by_subject", con, spec)
+    kid = _table(kidney_events_by_subject, con, spec)
     if kid is not None and len(kid):
         for event, text in (("egfr_decline_40_confirmed", "Subjects with a confirmed eGFR decline >= 40%"),
                             ("egfr_decline_30", "Subjects with an eGFR decline >= 30%"),
@@ -141,7 +155,7 @@ def attention_items(con, spec: FilterSpec) -> pd.DataFrame:
             n = int(rows["usubjid"].nunique())
             if n:
                 items.append(("Renal", text, n, "Renal function", _by_arm(rows)))
-    hy = _table("hys_law_candidates", con, spec)
+    hy = _table(hys_law_candidates, con, spec)
     if hy is not None and len(hy):
         # Only the cases the table classifies as potential Hy's law are counted as such; ALT/AST
         # with bilirubin elevated for another reason (cholestatic, no ALP) is its own line.
@@ -153,7 +167,7 @@ def attention_items(con, spec: FilterSpec) -> pd.DataFrame:
         if len(other):
             items.append(("Liver", "ALT/AST and bilirubin elevated, not potential Hy's law (e.g. cholestatic)",
                           int(other["usubjid"].nunique()), "Lab shifts & liver", _by_arm(other)))
-    dev = _table("infusion_deviations", con, spec)
+    dev = _table(infusion_deviations, con, spec)
     if dev is not None and len(dev):
         items.append(("Exposure", "Missed or delayed infusions", int(len(dev)), "Exposure", _by_arm(dev, subjects=False)))
     return pd.DataFrame(items, columns=["topic", "item", "count", "page", "by_arm"])
@@ -193,9 +207,9 @@ def _not_available(con) -> list[tuple]:
 
 def register(add) -> None:
     from dashboard.formatting import n_pct_table
-    from dashboard.tables import TableSpec
 
     add(TableSpec("key_numbers", "Key numbers", "overview", key_numbers, display=n_pct_table("label", "Subjects"), order=10,
+                  subjects=lambda con, spec, row: key_number_subjects(con, spec, row["metric"]),
                   definition="The same numbers as Enrollment & disposition, Adverse events and Renal function. Subject "
                   "counts are % of the arm's randomized subjects; AE and renal rows show n/N (%) of the arm's safety "
                   "population (N can differ from the header's randomized N)."))

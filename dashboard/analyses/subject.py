@@ -44,9 +44,11 @@ def subject_summary(con, usubjid: str, blinded: bool) -> str:
     parts = [f"{'unknown age' if pd.isna(s['age']) else f'{int(s.age)} years'}",
              "sex not recorded" if pd.isna(s["sex"]) else f"sex {s.sex}"]
     if not blinded:
-        parts.append(f"arm {s.arm}")
-    parts += [f"randomized {date('RANDDT')}", f"first dose {date('TRTSDT')}", f"last dose {date('TRTEDT')}",
-              f"status {str(s.eosstt).lower()}" + (f" ({s.dcsreas})" if pd.notna(s.dcsreas) and s.dcsreas else "")]
+        parts.append("arm not recorded" if pd.isna(s["arm"]) else f"arm {s.arm}")
+    # A status the extract cannot give (no EOSSTT, DCSREAS or DISCONFL) is said, never "none".
+    status = ("status not available in this extract" if pd.isna(s["eosstt"]) else f"status {str(s.eosstt).lower()}"
+              + (f" ({s.dcsreas})" if pd.notna(s.dcsreas) and s.dcsreas else ""))
+    parts += [f"randomized {date('RANDDT')}", f"first dose {date('TRTSDT')}", f"last dose {date('TRTEDT')}", status]
     return " · ".join(parts)
 
 
