@@ -235,13 +235,13 @@ def download_buttons(ctx: PageContext, name: str, shown: pd.DataFrame, key: str,
     lines = downloads.provenance_lines(registry.TABLES[name].title, ctx.study, ctx.role, ctx.fingerprint,
                                        (spec or ctx.spec).describe())
     with st.container(horizontal=True):
-        st.download_button("CSV", lambda: downloads.csv_bytes(shown, lines), f"{stem}.csv", "text/csv",
-                           key=f"{key}_csv", icon=":material/download:", help="Download this table as CSV",
-                           on_click=signin.downloaded, args=(name, "csv"))
-        st.download_button("Excel", lambda: downloads.xlsx_bytes(shown, name, lines), f"{stem}.xlsx",
-                           "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", key=f"{key}_xlsx",
-                           icon=":material/download:", help="Download this table as an Excel workbook",
-                           on_click=signin.downloaded, args=(name, "xlsx"))
+        st.download_button("CSV", signin.audited_download(name, "csv", lambda: downloads.csv_bytes(shown, lines)),
+                           f"{stem}.csv", "text/csv", key=f"{key}_csv", icon=":material/download:",
+                           help="Download this table as CSV", on_click="ignore")
+        st.download_button("Excel", signin.audited_download(name, "xlsx", lambda: downloads.xlsx_bytes(shown, name, lines)),
+                           f"{stem}.xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                           key=f"{key}_xlsx", icon=":material/download:", help="Download this table as an Excel workbook",
+                           on_click="ignore")
 
 
 def show_chart(chart, key: str | None = None, on_select: bool = False):

@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 import time
 from dataclasses import dataclass
+from typing import Callable
 from pathlib import Path
 
 import streamlit as st
@@ -292,9 +293,31 @@ def filters_changed(spec) -> None:
     st.session_state["dsmb_spec_logged"] = text
 
 
-def downloaded(table: str, fmt: str) -> None:
-    """Callback of every download button: the table and the format."""
-    record("download", stop=False, table=table, format=fmt)
+def audited_download(table: str, fmt: str, build: Callable[[], bytes]) -> Callable[[], bytes]:
+    """The deferred data of a download button: builds the file and writes the "download" audit
+    event (table, format) at the moment the user clicks.
+
+    The button then needs no rerun (``on_click="ignore"``). With a rerun, the run started by the
+    click can replace the button's deferred file before the browser fetches it ("Deferred file ...
+    not found" in the server log) and the download never arrives; seen under load with three
+    concurrent sessions. The session's user, role and extract are read here, in the script
+    thread; the returned callable runs on the server's event loop, outside the session. When the
+    audit trail cannot be written the file is refused (fail closed)."""
+    session: Session | None = st.session_state.get("dsmb_session")
+    path = session.audit_path if session else audit.configured_path()
+    user = session.identity.user if session else ""
+    role = session.role_label if session else None
+    fingerprint = st.session_state.get("dsmb_fingerprint")
+
+    def data() -> bytes:
+        if path is not None:
+            try:
+                audit.append(path, "download", user, role, fingerprint, table=table, format=fmt)
+            except (OSError, ValueError) as exc:
+                raise RuntimeError(f"download refused: the audit trail cannot be written ({exc})") from None
+        return build()
+
+    return data
 
 
 def sees_source_refs() -> bool:

@@ -235,3 +235,27 @@ def test_oidc_claim_decides_the_role(monkeypatch, tmp_path):
     assert sign_ins == [("carol@example.org", "dsmb_unblinded"), ("olive@example.org", "dsmb_open"),
                         ("nobody@example.org", "(no role)")]
     assert json.loads(log.read_text().splitlines()[0])["detail"] == {"method": "oidc", "claim": "groups"}
+
+
+def test_download_writes_its_audit_event_when_the_file_is_built_and_refuses_without_audit(monkeypatch, tmp_path):
+    """A download button's data writes the "download" event itself (the button needs no rerun,
+    which could drop the deferred file before the browser fetches it)."""
+    import streamlit as st
+
+    from pages import _signin as signin
+
+    log = tmp_path / "audit.jsonl"
+    monkeypatch.setenv("DSMB_AUDIT", str(log))
+    monkeypatch.setattr(st, "session_state", {"dsmb_fingerprint": "abc123def456"})
+    data = signin.audited_download("ae_overview", "csv", lambda: b"a,b\n1,2\n")
+    assert not log.exists()  # nothing until the user clicks
+    assert data() == b"a,b\n1,2\n"
+    (entry,) = audit.read_entries(log)
+    assert (entry["event"], entry["detail"]) == ("download", {"table": "ae_overview", "format": "csv"})
+    assert entry["fingerprint"] == "abc123def456"
+
+    log.unlink()
+    log.mkdir()  # the audit trail cannot be written: the file is refused
+    refused = signin.audited_download("ae_overview", "csv", lambda: b"a,b\n1,2\n")
+    with pytest.raises(RuntimeError, match="download refused: the audit trail cannot be written"):
+        refused()
