@@ -25,14 +25,14 @@ SCHEMA = "analysis_records"
 _LOCK = threading.Lock()
 
 
-def spec_key(kind: str, version: int, spec: FilterSpec, options: tuple[str, ...] = ()) -> str:
+def spec_key(kind: str, version: int, spec: FilterSpec, options: dict | None = None) -> str:
     """Table name for ``kind`` records of a filter: ``<kind>_<sha256 of the inputs, 16 hex>``.
 
-    Only the population fields of ``spec`` and the listed ``options`` enter the key: a table
-    option the records do not read (e.g. a Hy's law window) must not rebuild them."""
+    Only the population fields of ``spec`` and ``options`` (the option values the records read,
+    normalised by the caller, e.g. no parameter list and an empty one alike) enter the key: a
+    table option the records do not read (e.g. a Hy's law window) must not rebuild them."""
     parts = (kind, version, spec.population, spec.sexes, spec.age_groups, spec.egfr_categories, spec.arms,
-             spec.data_cut.isoformat() if spec.data_cut else None,
-             tuple((o, repr(spec.option(o))) for o in options))
+             spec.data_cut.isoformat() if spec.data_cut else None, sorted((options or {}).items()))
     return f"{kind}_{hashlib.sha256(repr(parts).encode()).hexdigest()[:16]}"
 
 

@@ -50,8 +50,6 @@ RECORD_COLUMNS = ["usubjid", "arm", "arm_order", "group", "paramcd", "code", "pa
 
 #: Bump when the SQL below changes: the table names carry it, so old records are never read.
 VERSION = 1
-#: The options the records read (the rest of the filter's options do not rebuild them).
-OPTIONS = ("lab_params", "lab_anl01fl")
 
 
 def _not_in_extract(message: str) -> Exception:
@@ -132,8 +130,7 @@ def _parameter_meta(cur) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["paramcd", "code", "param", "unit", "group"])
 
 
-def _build(spec: FilterSpec, cols: set[str], anl01fl: str):
-    params = [str(p) for p in (spec.option("lab_params") or ())]
+def _build(spec: FilterSpec, cols: set[str], anl01fl: str, params: list[str]):
 
     def build(cur, table: str) -> None:
         cur.execute(f"CREATE OR REPLACE TEMP TABLE _lab_raw AS {_raw_sql(cols)}",
@@ -211,8 +208,9 @@ def lab_analysis_records(con, spec: FilterSpec) -> pd.DataFrame:
     if anl01fl not in ("auto", "use", "ignore"):
         raise ValueError(f"option lab_anl01fl must be 'auto', 'use' or 'ignore'; got {anl01fl!r}.")
     cols = set(_require_adlb(con))
-    name = stored.spec_key("lab_records", VERSION, spec, OPTIONS)
-    frame = stored.records_table(con, name, _build(spec, cols, anl01fl))
+    params = [str(p) for p in (spec.option("lab_params") or ())]
+    name = stored.spec_key("lab_records", VERSION, spec, {"lab_params": tuple(params), "lab_anl01fl": anl01fl})
+    frame = stored.records_table(con, name, _build(spec, cols, anl01fl, params))
     if frame.empty:
         return pd.DataFrame(columns=RECORD_COLUMNS)
     frame["adt"] = pd.to_datetime(frame["adt"])
