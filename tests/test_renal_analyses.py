@@ -206,18 +206,21 @@ def test_renal_records_sql_built_once_per_filter(tiny_folder):
 
     con = _load(tiny_folder, "unblinded")
 
-    def tables():
+    def tables(kind):
         return sorted(r[0] for r in con.execute("SELECT table_name FROM duckdb_tables() WHERE schema_name = $s",
-                                                {"s": stored.SCHEMA}).fetchall())
+                                                {"s": stored.SCHEMA}).fetchall() if r[0].startswith(kind + "_"))
 
-    for name in ("renal_summary_by_visit", "kidney_events", "kdigo_shift", "egfr_slope"):
+    for name in ("renal_summary_by_visit", "kidney_events", "kidney_events_by_subject", "kdigo_shift", "egfr_slope"):
         registry.compute(name, con, SPEC, "unblinded")
-    assert len(tables()) == 1
-    registry.compute("kidney_events", con, SPEC.with_options(renal_confirm_gap_days=14), "unblinded")
-    assert len(tables()) == 1  # the confirmation gap is not a record rule
+    assert (len(tables("renal_records")), len(tables("kidney_events"))) == (1, 1)
+    gap14 = registry.compute("kidney_events_by_subject", con, SPEC.with_options(renal_confirm_gap_days=14), "unblinded")
+    # the confirmation gap is not a record rule; it is an event rule
+    assert (len(tables("renal_records")), len(tables("kidney_events"))) == (1, 2)
+    assert_frame_equal(gap14, registry.compute("kidney_events_by_subject", con,
+                                               SPEC.with_options(renal_confirm_gap_days=14), "unblinded"))
     females = registry.compute("renal_values_by_subject", con, FilterSpec(sexes=("F",)), "unblinded")
     assert set(females["usubjid"]) == {"R-001", "R-003", "R-006"}
-    assert len(tables()) == 2
+    assert len(tables("renal_records")) == 2
     con.close()
 
 

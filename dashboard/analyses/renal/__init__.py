@@ -40,4 +40,4 @@ from dashboard.analyses.renal.records import *  # noqa: F401,F403
 from dashboard.analyses.renal.tables import *  # noqa: F401,F403
 from dashboard.analyses.renal.tables import _outliers  # noqa: F401 (tests read it)
 from dashboard.analyses.renal.display import *  # noqa: F401,F403
-from dashboard.analyses.renal.specs import register  # noqa: F401
+from dashboard.analyses.renal.specs import param_charts, register  # noqa: F401

@@ -9,6 +9,7 @@ from dashboard.analyses.renal.display import (
     _parameters_display, _risk_shift_display, _slope_difference_display, _slope_listing_display,
     _slope_summary_display, _summary_display, _values_display,
 )
+from dashboard.analyses.renal.records import RENAL_PARAMS
 from dashboard.analyses.renal.tables import (
     egfr_slope, egfr_slope_difference, egfr_slope_summary, kdigo_grid, kdigo_risk_shift, kdigo_shift,
     kidney_events, kidney_events_by_subject, renal_change_to_last, renal_parameters, renal_summary_by_visit,
@@ -16,7 +17,14 @@ from dashboard.analyses.renal.tables import (
 )
 
 
+def param_charts(chart_fns, param: str) -> list:
+    """The registered chart functions of one renal parameter (those made for ``param=...``), in
+    registry order: a page's parameter tab draws exactly these, as the packet does."""
+    return [fn for fn in chart_fns if getattr(fn, "keywords", {}).get("param") == param]
+
+
 def register(add) -> None:
+    """Pass every renal table's :class:`dashboard.tables.TableSpec` to ``add`` (the registry's)."""
     from dashboard.charts import renal as charts
     from dashboard.tables import UNBLINDED_ONLY, TableSpec
 
@@ -27,11 +35,8 @@ def register(add) -> None:
                              "whether eGFR is derived (CKD-EPI 2021) or supplied, and how the baseline is chosen."))
     add(TableSpec("renal_summary_by_visit", "eGFR, creatinine, UACR and 24-h urine protein by visit", "renal",
                   renal_summary_by_visit, display=_summary_display, order=10,
-                  charts=(p(charts.mean_over_visits, param="EGFR", measure="absolute"),
-                          p(charts.mean_over_visits, param="EGFR", measure="change"),
-                          p(charts.mean_over_visits, param="CREAT", measure="absolute"),
-                          p(charts.mean_over_visits, param="UACR", measure="absolute"),
-                          p(charts.mean_over_visits, param="UACR", measure="change")),
+                  charts=tuple(p(charts.mean_over_visits, param=code, measure=measure)
+                               for code in RENAL_PARAMS for measure in ("absolute", "change")),
                   definition="Scheduled visits as windowed in the extract (AVISIT/AVISITN); one value per subject "
                              "and visit (closest to the target day). Mean (SD), median [Q1, Q3]; change from "
                              "baseline mean with 95% t-CI (none at baseline). UACR and 24-h protein: geometric "
@@ -80,7 +85,7 @@ def register(add) -> None:
                   charts=(p(charts.waterfall, param="EGFR"), p(charts.waterfall, param="UACR")), order=50,
                   definition="100 x (last - baseline) / baseline; last = the latest post-baseline value on study."))
     add(TableSpec("renal_values_by_subject", "Renal values by subject", "renal", renal_values_by_subject,
-                  display=_values_display, charts=(p(charts.spaghetti, param="EGFR"),), order=60,
+                  display=_values_display, charts=tuple(p(charts.spaghetti, param=code) for code in RENAL_PARAMS), order=60,
                   definition="Every renal value with its baseline and change; out-of-window values are kept and "
                              "marked. Outliers: the subject's most extreme change from baseline lies outside the Tukey "
                              "fences (Q1 - 1.5 IQR, Q3 + 1.5 IQR) of all subjects'."))

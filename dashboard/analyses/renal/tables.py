@@ -424,6 +424,39 @@ def _kidney_event_rows(rec: pd.DataFrame, gap: int) -> tuple[pd.DataFrame, dict[
     return frame.reset_index(drop=True), evaluable
 
 
+#: Bump when the event rules change: the stored tables' names carry it.
+KIDNEY_EVENTS_VERSION = 1
+_EVENT_TYPES = {"usubjid": "VARCHAR", "arm": "VARCHAR", "event": "VARCHAR", "label": "VARCHAR", "first_date": "DATE",
+                "study_day": "DOUBLE", "value": "DOUBLE", "baseline": "DOUBLE", "unit": "VARCHAR",
+                "confirm_date": "DATE", "out_of_window": "BOOLEAN", "src_file": "VARCHAR", "src_row": "BIGINT"}
+
+
+def kidney_event_records(con, spec: FilterSpec, rec: pd.DataFrame) -> pd.DataFrame:
+    """The kidney endpoint rows of ``kidney_events_by_subject`` for a filter, derived once per
+    connection and filter (and confirmation gap) and stored as a DuckDB table
+    (:mod:`dashboard.records`). The endpoints are evaluated per subject by the one function of each
+    clinical term in :mod:`dashboard.renal` (first_decline, first_sustained_decline,
+    aki_stage_by_measurement, kdigo_g_category), over the subject's sorted values: they are not
+    restated in SQL. ``rec`` is :func:`renal_records` of the same filter."""
+    from dashboard import records as stored
+
+    gap = int(spec.option("renal_confirm_gap_days", CONFIRM_GAP_DAYS))
+    name = stored.spec_key("kidney_events", KIDNEY_EVENTS_VERSION, spec, {"renal_confirm_gap_days": gap})
+
+    def build(cur, table: str) -> None:
+        rows, _ = _kidney_event_rows(rec, gap)
+        cur.register("_kidney_rows", rows.assign(rid=np.arange(len(rows), dtype="int64")))
+        cast = ", ".join(f'CAST("{c}" AS {t}) AS "{c}"' for c, t in _EVENT_TYPES.items())
+        cur.execute(f"CREATE TABLE IF NOT EXISTS {table} AS SELECT rid, {cast} FROM _kidney_rows")
+
+    frame = stored.records_table(con, name, build)
+    if frame.empty:
+        return pd.DataFrame(columns=EVENT_SUBJECT_COLUMNS)
+    for col in ("first_date", "confirm_date"):
+        frame[col] = [None if pd.isna(d) else pd.Timestamp(d).date() for d in frame[col]]
+    return frame[EVENT_SUBJECT_COLUMNS]
+
+
 def kidney_events_by_subject(con, spec: FilterSpec) -> pd.DataFrame:
     """The subjects behind each kidney endpoint count, with the first date the endpoint was met.
 
@@ -443,8 +476,7 @@ def kidney_events_by_subject(con, spec: FilterSpec) -> pd.DataFrame:
     rec, _, _ = renal_records(con, spec)
     if not (_present(rec, "EGFR") or _present(rec, "CREAT")):
         raise NotInExtract("neither eGFR nor serum creatinine is in this extract.")
-    rows, _ = _kidney_event_rows(rec, int(spec.option("renal_confirm_gap_days", CONFIRM_GAP_DAYS)))
-    return rows
+    return kidney_event_records(con, spec, rec)
 
 
 def kidney_events(con, spec: FilterSpec) -> pd.DataFrame:
@@ -461,7 +493,8 @@ def kidney_events(con, spec: FilterSpec) -> pd.DataFrame:
     rec, _, _ = renal_records(con, spec)
     if not (_present(rec, "EGFR") or _present(rec, "CREAT")):
         raise NotInExtract("neither eGFR nor serum creatinine is in this extract.")
-    rows, evaluable = _kidney_event_rows(rec, int(spec.option("renal_confirm_gap_days", CONFIRM_GAP_DAYS)))
+    rows = kidney_event_records(con, spec, rec)
+    evaluable = {p: _evaluable(rec, p)[0] for p in ("EGFR", "CREAT") if _present(rec, p)}
     den_pop = arm_denominators(con, spec)
     parts = []
     for param in ("EGFR", "CREAT"):
