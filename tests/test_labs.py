@@ -544,3 +544,17 @@ def test_lab_analysis_records_sql_concurrent_sessions(lab_extract):
             assert_frame_equal(future.result(), expected[name])
     con.close()
     fresh.close()
+
+
+def test_lab_shift_heatmap_wraps_arm_panels_to_fit_1200_px(unblinded):
+    # three arms (Placebo, Drug 10 mg, Total) x two directions: panels wrap two to a row
+    frame = _compute(unblinded, "lab_shift", SPEC.with_options(lab_params=("CREAT",)))
+    chart = charts.lab_shift_heatmap(frame)
+    spec = chart.to_dict()
+    assert spec["columns"] == 2
+    assert spec["facet"]["sort"] == [f"{a}: {d}" for a in (PBO, DRUG, TOTAL) for d in ("Worst high", "Worst low")]
+    vlc = pytest.importorskip("vl_convert")
+    import re
+
+    width = float(re.search(r'width="([\d.]+)"', vlc.vegalite_to_svg(spec)).group(1))
+    assert width <= 1200

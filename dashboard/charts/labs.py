@@ -89,9 +89,13 @@ def lab_shift_heatmap(frame: pd.DataFrame) -> alt.Chart:
         tooltip=tips)
     text = base.mark_text(fontSize=FONT_SIZE, lineBreak="\n").encode(
         text="label:N", color=alt.condition(f"abs(datum.signed_pct) > {top * 0.6}", alt.value("white"), alt.value("black")))
-    chart = alt.layer(blank, same, shifted, text).properties(width=80 * len(levels), height=62 * len(levels)).facet(
-        row=alt.Row("direction:N", title=None, sort=["Worst high", "Worst low"]),
-        column=alt.Column("arm:N", title=None, sort=arms))
+    # One panel per arm x direction, wrapped two to a row (an arm's high and low side by side), so
+    # three arms and a Total still fit a 1280 px projector screen (one column per arm did not).
+    data["panel"] = data["arm"] + ": " + data["direction"]
+    panels = [f"{a}: {d}" for a in arms for d in ("Worst high", "Worst low")]
+    chart = alt.layer(blank, same, shifted, text, data=data).properties(
+        width=80 * len(levels), height=62 * len(levels)).facet(
+        facet=alt.Facet("panel:N", title=None, sort=panels, header=alt.Header(labelFontSize=FONT_SIZE)), columns=2)
     return _configure(chart.properties(title=f"{data['param'].iloc[0]}: shift from baseline (n, % of N)"))
 
 
