@@ -558,3 +558,14 @@ def test_lab_shift_heatmap_wraps_arm_panels_to_fit_1200_px(unblinded):
 
     width = float(re.search(r'width="([\d.]+)"', vlc.vegalite_to_svg(spec)).group(1))
     assert width <= 1200
+
+
+def test_lab_box_chart_visits_at_planned_day(unblinded):
+    # CREAT visits: Baseline (day 1), Week 2 (day 15), Week 4 (day 29) and End of Treatment (no planned day)
+    frame = _compute(unblinded, "lab_values_by_visit", SPEC.with_options(lab_params=("CREAT",)))
+    spec = charts.lab_box_chart(frame).to_dict()
+    axes = [layer["encoding"]["x"] for layer in spec["layer"] if "x" in layer.get("encoding", {})]
+    assert {a["field"] for a in axes} == {"visit_x"} and all(a["type"] == "quantitative" for a in axes)
+    assert axes[0]["axis"]["values"] == [1.0, 15.0, 29.0]
+    assert '"Week 2"' in axes[0]["axis"]["labelExpr"]
+    assert any("End of Treatment" in line for line in spec["title"]["subtitle"])

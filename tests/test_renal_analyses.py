@@ -485,6 +485,23 @@ def test_kdigo_tables_without_uacr(creatinine_only):
     assert "not in this extract" in str(chart)
 
 
+def test_mean_over_visits_visits_at_planned_day_and_n_row_aligned(tiny):
+    summary = _compute("renal_summary_by_visit", tiny)
+    # an End of Treatment row has no planned day: left out of the axis, named in the subtitle
+    eot = summary[summary["visit"] == "Week 12"].assign(visit="End of Treatment", visitn=99.0)
+    spec = charts.mean_over_visits(pd.concat([summary, eot], ignore_index=True), "EGFR").to_dict()
+    layers = spec["layer"]
+    x = [layer["encoding"]["x"] for layer in layers if layer.get("encoding", {}).get("x", {}).get("field") == "visit_x"]
+    # Baseline day 1, Week 4 day 29, Week 12 day 85, Week 16 day 113, Week 26 day 183, Week 52 day 365
+    assert x[0]["type"] == "quantitative" and x[0]["axis"]["values"] == [1.0, 29.0, 85.0, 113.0, 183.0, 365.0]
+    assert "End of Treatment" in spec["title"]["subtitle"]
+    # the n row under the chart sits at each visit's planned day
+    rows = [pd.DataFrame(spec["datasets"][layer["data"]["name"]]) for layer in layers
+            if layer.get("mark", {}).get("type") == "text" and "n_at_risk" in str(layer.get("encoding", {}))]
+    assert len(rows) == 1 and (rows[0]["visit_x"] == rows[0]["visit_day"]).all()
+    assert set(rows[0]["visit"]) == {"Baseline", "Week 4", "Week 12", "Week 16", "Week 26", "Week 52"}
+
+
 # -- listings -------------------------------------------------------------------------------------
 
 def test_renal_values_by_subject_marks_out_of_window(tiny):
