@@ -701,7 +701,7 @@ def _outliers(rec: pd.DataFrame) -> pd.Index:
     post = rec[(rec["phase"] == "post-baseline") & (rec["base"] > 0) & (rec["aval"] > 0)]
     if post.empty:
         return rec.index[:0]
-    log_scale = post["param"].map(lambda p: RENAL_PARAMS[p].log_scale).astype(bool)
+    log_scale = post["param"].map({k: p.log_scale for k, p in RENAL_PARAMS.items()}).astype(bool)
     change = np.where(log_scale, np.log(post["aval"] / post["base"]), post["pchg"]).astype(float)
     post = post.assign(_c=change, _abs=np.abs(change))
     extreme = post.sort_values(["_abs", "adt"], ascending=[False, True]).groupby(["usubjid", "param"]).head(1)
@@ -731,7 +731,7 @@ def renal_values_by_subject(con, spec: FilterSpec) -> pd.DataFrame:
     points = _outliers(rec)
     pairs = set(zip(rec.loc[points, "usubjid"], rec.loc[points, "param"]))
     out = rec.assign(visit=rec["avisit"], visitn=rec["avisitn"],
-                     outlier=[(u, p) in pairs for u, p in zip(rec["usubjid"], rec["param"])],
+                     outlier=pd.MultiIndex.from_arrays([rec["usubjid"], rec["param"]]).isin(list(pairs)),
                      outlier_point=rec.index.isin(points))
     out["adt"] = out["adt"].dt.date
     order = {k: i for i, k in enumerate(RENAL_PARAMS)}
