@@ -44,11 +44,12 @@ def _exists(cur: duckdb.DuckDBPyConnection, name: str) -> bool:
 def records_table(con: duckdb.DuckDBPyConnection, name: str,
                   build: Callable[[duckdb.DuckDBPyConnection, str], None],
                   read: str = "SELECT * FROM {table} ORDER BY rid") -> pd.DataFrame:
-    """The records table ``name``, built by ``build(cursor, qualified_name)`` if absent, read with
-    ``read`` (``{table}`` is replaced by the qualified name; literal SQL from code only).
+    """The records table ``name``, built by ``build(cursor, create)`` if absent, read with ``read``
+    (``{table}`` is replaced by the table's qualified name; literal SQL from code only).
 
-    ``build`` must create the table with ``CREATE TABLE IF NOT EXISTS {qualified_name} AS ...``
-    and may register small mapping frames and temporary tables on the cursor it is given."""
+    ``build`` must create the table with ``cursor.execute(f"{create} AS SELECT ...")``: ``create``
+    is ``CREATE TABLE IF NOT EXISTS <schema>.<name>`` (or, on a read-only database, a temporary
+    table of that cursor). It may register small mapping frames and temporary tables on the cursor."""
     cur = con.cursor()
     try:
         try:
@@ -56,12 +57,12 @@ def records_table(con: duckdb.DuckDBPyConnection, name: str,
                 cur.execute(f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}")
                 qualified = f"{SCHEMA}.{name}"
                 if not _exists(cur, name):
-                    build(cur, qualified)
+                    build(cur, f"CREATE TABLE IF NOT EXISTS {qualified}")
         except duckdb.InvalidInputException as exc:
             if "read-only" not in str(exc).lower():
                 raise
             qualified = f"temp.main.{name}"
-            build(cur, qualified)
+            build(cur, f"CREATE TEMP TABLE IF NOT EXISTS {name}")
         return cur.sql(read.replace("{table}", qualified)).to_arrow_table().to_pandas()
     finally:
         cur.close()

@@ -569,3 +569,17 @@ def test_lab_box_chart_visits_at_planned_day(unblinded):
     assert axes[0]["axis"]["values"] == [1.0, 15.0, 29.0]
     assert '"Week 2"' in axes[0]["axis"]["labelExpr"]
     assert any("End of Treatment" in line for line in spec["title"]["subtitle"])
+
+
+def test_lab_analysis_records_sql_on_a_read_only_database(lab_extract, tmp_path):
+    from dashboard import db
+
+    path = tmp_path / "labs.duckdb"
+    con, _ = load_extract(lab_extract, "unblinded", db_path=path)
+    expected = _compute(con, "lab_shift")
+    con.close()
+    ro = db.connect(path, read_only=True)  # records cannot be stored: built per call on the cursor
+    assert_frame_equal(_compute(ro, "lab_shift"), expected)
+    assert_frame_equal(_compute(ro, "lab_shift", FilterSpec(sexes=("F",))),
+                       _compute(ro, "lab_shift", FilterSpec(sexes=("F",))))
+    ro.close()

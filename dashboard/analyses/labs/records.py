@@ -132,7 +132,7 @@ def _parameter_meta(cur) -> pd.DataFrame:
 
 def _build(spec: FilterSpec, cols: set[str], anl01fl: str, params: list[str]):
 
-    def build(cur, table: str) -> None:
+    def build(cur, create: str) -> None:
         cur.execute(f"CREATE OR REPLACE TEMP TABLE _lab_raw AS {_raw_sql(cols)}",
                     {**spec.params(), "lab_params": params})
         cur.register("_lab_params", _parameter_meta(cur))
@@ -146,7 +146,7 @@ def _build(spec: FilterSpec, cols: set[str], anl01fl: str, params: list[str]):
                                                  "flag_category": pd.Series([indicator_category(v) for v in flags], dtype=object)}))
         day = f"coalesce({bds.study_day_sql('adt', 'trtsdt')}, ady)"
         cur.execute(f"""
-        CREATE TABLE IF NOT EXISTS {table} AS
+        {create} AS
         WITH src AS MATERIALIZED (
             SELECT r.rid, r.usubjid, coalesce(CAST(r.arm AS VARCHAR), 'None') AS arm, r.arm_order, r.trtsdt,
                    r.PARAMCD AS paramcd, r.AVAL AS aval, CAST(r.ADT AS DATE) AS adt, r.ADY AS ady,

@@ -68,7 +68,7 @@ def _build(spec: FilterSpec, cols: set[str], mapping: dict[str, str]):
            "WHERE f.\"check\" = 'out_of_window' AND f.domain = 'ADLB'")
     day = f"coalesce({bds.study_day_sql('adt', 'trtsdt')}, ady)"
 
-    def build(cur, table: str) -> None:
+    def build(cur, create: str) -> None:
         has_oow = bool(cur.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'findings'")
                        .fetchall()[0][0]) and {"AVISIT", "ADT"} <= cols
         keys = oow if has_oow else ("SELECT NULL::VARCHAR AS usubjid, NULL::VARCHAR AS avisit, NULL::DATE AS adt "
@@ -76,7 +76,7 @@ def _build(spec: FilterSpec, cols: set[str], mapping: dict[str, str]):
         cur.register("_renal_codes", pd.DataFrame({"paramcd": pd.Series(list(mapping), dtype=object),
                                                    "param": pd.Series(list(mapping.values()), dtype=object)}))
         cur.execute(population_sql(f"""
-        CREATE TABLE IF NOT EXISTS {table} AS
+        {create} AS
         WITH raw AS MATERIALIZED (
             SELECT row_number() OVER (ORDER BY p.usubjid, l.PARAMCD, l.ADT, l.SRC_FILE, l.SRC_ROW) AS rid,
                    p.usubjid, p.arm, p.arm_order, p.trtsdt, CAST(m.param AS VARCHAR) AS param,

@@ -443,11 +443,11 @@ def kidney_event_records(con, spec: FilterSpec, rec: pd.DataFrame) -> pd.DataFra
     gap = int(spec.option("renal_confirm_gap_days", CONFIRM_GAP_DAYS))
     name = stored.spec_key("kidney_events", KIDNEY_EVENTS_VERSION, spec, {"renal_confirm_gap_days": gap})
 
-    def build(cur, table: str) -> None:
+    def build(cur, create: str) -> None:
         rows, _ = _kidney_event_rows(rec, gap)
         cur.register("_kidney_rows", rows.assign(rid=np.arange(len(rows), dtype="int64")))
         cast = ", ".join(f'CAST("{c}" AS {t}) AS "{c}"' for c, t in _EVENT_TYPES.items())
-        cur.execute(f"CREATE TABLE IF NOT EXISTS {table} AS SELECT rid, {cast} FROM _kidney_rows")
+        cur.execute(f"{create} AS SELECT rid, {cast} FROM _kidney_rows")
 
     frame = stored.records_table(con, name, build)
     if frame.empty:
