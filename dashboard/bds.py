@@ -152,3 +152,45 @@ def one_per_date(post: pd.DataFrame, param: str = "param") -> pd.DataFrame:
     post = post.sort_values(["usubjid", param, "adt", "_unsched", "avisitn", "src_row"],
                             ascending=[True, True, True, True, True, False], na_position="last")
     return post.drop_duplicates(["usubjid", param, "adt"]).drop(columns="_unsched").reset_index(drop=True)
+
+
+# -- the same rules in SQL (DuckDB), for records built once in the database ----------------------
+
+def baseline_sql(source: str, param: str = "paramcd") -> str:
+    """:func:`baseline_records` as a DuckDB query over the relation ``source``, which has one row per
+    record with ``rid`` (unique), ``usubjid``, the parameter key ``param``, ``aval``, ``adt``,
+    ``trtsdt``, ``ablfl``, ``avisitn``, ``src_file`` and ``src_row``. The rules, in order, and the
+    tie-break are those of :func:`baseline_records`. Returns every row of ``source`` with
+    ``is_baseline`` (BOOLEAN), ``base`` and ``base_adt`` (the baseline record's AVAL and ADT of the
+    subject x parameter, NULL without one) and ``baseline_by_flag`` (whether the parameter's
+    baselines are the extract's ABLFL='Y' records; NULL for a parameter without values)."""
+    return f"""
+    WITH _src AS (SELECT * FROM {source}),
+    _rule AS (SELECT {param} AS _p, bool_or(coalesce(upper(trim(CAST(ablfl AS VARCHAR))) = 'Y', false)) AS _by_flag
+              FROM _src WHERE aval IS NOT NULL GROUP BY {param}),
+    _cand AS (
+        SELECT s.rid, s.usubjid, s.{param} AS _p, s.aval AS _base, s.adt AS _base_adt,
+               row_number() OVER (PARTITION BY s.usubjid, s.{param}
+                                  ORDER BY s.adt DESC NULLS LAST, s.avisitn DESC NULLS LAST,
+                                           s.src_file DESC NULLS LAST, s.src_row DESC NULLS LAST) AS _rn
+        FROM _src s JOIN _rule r ON r._p = s.{param}
+        WHERE s.aval IS NOT NULL AND CASE WHEN r._by_flag THEN coalesce(upper(trim(CAST(s.ablfl AS VARCHAR))) = 'Y', false)
+                                          ELSE s.adt IS NOT NULL AND s.trtsdt IS NOT NULL AND s.adt <= s.trtsdt END),
+    _base AS (SELECT * FROM _cand WHERE _rn = 1)
+    SELECT s.*, (b1.rid IS NOT NULL) AS is_baseline, b2._base AS base, b2._base_adt AS base_adt,
+           r._by_flag AS baseline_by_flag
+    FROM _src s
+    LEFT JOIN _base b1 ON b1.rid = s.rid
+    LEFT JOIN _base b2 ON b2.usubjid = s.usubjid AND b2._p = s.{param}
+    LEFT JOIN _rule r ON r._p = s.{param}"""
+
+
+def record_timing_sql(day: str | None = None) -> str:
+    """:func:`record_timing` as a DuckDB expression over ``is_baseline``, ``adt``, ``trtsdt`` and
+    ``base_adt`` (and the study day expression ``day`` when given, rule 4); the rules in order."""
+    by_day = f"WHEN {day} IS NOT NULL THEN CASE WHEN {day} >= 2 THEN '{POST}' ELSE '{PRE}' END " if day else ""
+    return (f"CASE WHEN is_baseline THEN '{BASELINE}' "
+            f"WHEN adt IS NOT NULL AND trtsdt IS NOT NULL THEN "
+            f"CASE WHEN adt > trtsdt AND (base_adt IS NULL OR adt > base_adt) THEN '{POST}' ELSE '{PRE}' END "
+            f"WHEN adt IS NOT NULL AND base_adt IS NOT NULL THEN CASE WHEN adt > base_adt THEN '{POST}' ELSE '{PRE}' END "
+            f"{by_day}ELSE '{PRE}' END")

@@ -6,8 +6,8 @@ Layout only: every number comes from the registry (``dashboard.analyses.labs``).
 
 import streamlit as st
 
+from dashboard import registry
 from dashboard.analyses import labs
-from dashboard.charts.labs import edish_chart, lab_box_chart, lab_shift_plot
 from pages._layout import get_table, open_subject, page_header, show_chart, show_table
 
 ALL_GROUPS = "All groups"
@@ -57,14 +57,16 @@ with detail:
     if subjects is not None:
         st.caption("Each point is a subject; the dashed line is no change, the red lines the reference limit. "
                    "Click a point to open the subject's profile.")
-        _open_from(show_chart(lab_shift_plot(subjects, direction=DIRECTIONS[direction]), key="lab_shift_plot",
+        # Charts are the registry entries' (TableSpec.charts), as in the packet.
+        shift_plot = registry.TABLES["lab_shift_subjects"].charts[0]
+        _open_from(show_chart(shift_plot(subjects, direction=DIRECTIONS[direction]), key="lab_shift_plot",
                               on_select=True))
     st.subheader("Values by visit")
     values = get_table(ctx, "lab_values_by_visit", param_spec)
     if values is not None:
         st.caption("Boxes: quartiles and median; whiskers: 1.5 x IQR; points: outliers. Click a point to open the "
                    "subject's profile.")
-        _open_from(show_chart(lab_box_chart(values), key="lab_box", on_select=True))
+        _open_from(show_chart(registry.TABLES["lab_values_by_visit"].charts[0](values), key="lab_box", on_select=True))
     show_table(ctx, "lab_summary_by_visit", param_spec, height=420)
 
 with ctcae:
@@ -85,7 +87,7 @@ with liver:
     edish = get_table(ctx, "edish_subjects", liver_spec)
     if edish is not None:
         st.caption("Click a point to open the subject's profile.")
-        _open_from(show_chart(edish_chart(edish), key="lab_edish", on_select=True))
+        _open_from(show_chart(registry.TABLES["edish_subjects"].charts[0](edish), key="lab_edish", on_select=True))
     show_table(ctx, "edish_quadrants", liver_spec)
     result = show_table(ctx, "hys_law_candidates", liver_spec, selectable=True)
     if result and result[1] is not None:

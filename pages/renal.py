@@ -5,8 +5,8 @@ Layout only: every number comes from the registered tables of ``dashboard.analys
 
 import streamlit as st
 
+from dashboard import registry
 from dashboard.analyses import renal
-from dashboard.charts import renal as charts
 from pages._layout import get_table, open_subject, page_header, show_chart, show_table, subject_picker
 
 ctx = page_header("Renal function", "renal")
@@ -37,17 +37,20 @@ with sections[0]:
                 continue
             if summary is None:  # nothing in the current selection (get_table said so above)
                 continue
-            show_chart(charts.mean_over_visits(summary, code, "absolute"), key=f"renal_mean_{code}")
-            show_chart(charts.mean_over_visits(summary, code, "change"), key=f"renal_change_{code}")
+            # Every chart is the registry's (TableSpec.charts), so the page and the packet draw the same ones.
+            for i, chart in enumerate(renal.param_charts(registry.TABLES["renal_summary_by_visit"].charts, code)):
+                show_chart(chart(summary), key=f"renal_mean_{code}_{i}")
             if values is not None:
                 highlight = st.multiselect("Highlight subjects", renal.subject_ids(values, code), key=f"renal_hl_{code}",
                                            placeholder="Choose subjects to highlight")
-                event = show_chart(charts.spaghetti(values, code, highlight), key=f"renal_spaghetti_{code}",
-                                   on_select=True)
-                open_button(renal.selected_subject(event), key=f"renal_open_spaghetti_{code}")
-            if change is not None and code in ("EGFR", "UACR"):
-                event = show_chart(charts.waterfall(change, code), key=f"renal_waterfall_{code}", on_select=True)
-                open_button(renal.selected_subject(event), key=f"renal_open_waterfall_{code}")
+                for i, chart in enumerate(renal.param_charts(registry.TABLES["renal_values_by_subject"].charts, code)):
+                    event = show_chart(chart(values, highlight=highlight), key=f"renal_spaghetti_{code}_{i}",
+                                       on_select=True)
+                    open_button(renal.selected_subject(event), key=f"renal_open_spaghetti_{code}_{i}")
+            if change is not None:
+                for i, chart in enumerate(renal.param_charts(registry.TABLES["renal_change_to_last"].charts, code)):
+                    event = show_chart(chart(change), key=f"renal_waterfall_{code}_{i}", on_select=True)
+                    open_button(renal.selected_subject(event), key=f"renal_open_waterfall_{code}_{i}")
 
     show_table(ctx, "renal_summary_by_visit", charts=False, height=420)
 

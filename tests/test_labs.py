@@ -440,3 +440,146 @@ def test_lab_shift_matches_independent_pilot_computation(pilot, pilot_unblinded,
     con, _ = pilot_unblinded
     shift = registry.compute("lab_shift", con, SPEC.with_options(lab_params=(paramcd,)), "unblinded")
     assert_frame_equal(_nonzero(shift, SHIFT_KEYS, paramcd), expected)
+
+
+# -- the SQL lab records (dashboard.analyses.labs.records), literal inputs and outputs ----------------
+
+_REC_KEYS = ["usubjid", "visit", "adt", "aval", "scheduled", "timing", "duplicate", "category"]
+
+
+def _creat_records(con, spec=SPEC):
+    recs = labs.lab_analysis_records(con, spec)
+    out = recs[recs["paramcd"] == "CREAT"][_REC_KEYS].reset_index(drop=True)
+    return out.assign(adt=out["adt"].dt.strftime("%Y-%m-%d"), visit=out["visit"].astype(str))
+
+
+def test_lab_analysis_records_sql_creatinine_literal(unblinded):
+    expected = pd.DataFrame(columns=_REC_KEYS, data=[
+        # baseline NORMAL, then HIGH and LOW after baseline
+        ["L-101", "Baseline", "2023-01-09", 70.0, True, "baseline", False, "NORMAL"],
+        ["L-101", "Week 2", "2023-01-24", 120.0, True, "post", False, "HIGH"],
+        ["L-101", "Week 4", "2023-02-07", 55.0, True, "post", False, "LOW"],
+        # the DTYPE=LOV record is not a record at all
+        ["L-102", "Baseline", "2023-01-09", 115.0, True, "baseline", False, "HIGH"],
+        ["L-102", "Week 2", "2023-01-24", 100.0, True, "post", False, "NORMAL"],
+        # unscheduled (".") post-baseline record: kept, not scheduled
+        ["L-103", "Baseline", "2023-01-09", 50.0, True, "baseline", False, "LOW"],
+        ["L-103", "Week 2", "2023-01-24", 65.0, True, "post", False, "NORMAL"],
+        ["L-103", ".", "2023-02-01", 130.0, False, "post", False, "HIGH"],
+        # pre-dose unscheduled record: neither baseline nor post; End of Treatment repeats Week 4: duplicate
+        ["L-201", ".", "2023-01-02", 140.0, False, "pre", False, "HIGH"],
+        ["L-201", "Baseline", "2023-01-09", 80.0, True, "baseline", False, "NORMAL"],
+        ["L-201", "Week 2", "2023-01-24", 110.0, True, "post", False, "NORMAL"],
+        ["L-201", "Week 4", "2023-02-07", 105.0, True, "post", False, "NORMAL"],
+        ["L-201", "End of Treatment", "2023-02-07", 105.0, True, "post", True, "NORMAL"],
+        # baseline only
+        ["L-202", "Baseline", "2023-01-09", 90.0, True, "baseline", False, "NORMAL"],
+        # missing baseline (CREAT baselines are ABLFL-flagged; L-203 has none): post, with no baseline
+        ["L-203", "Week 2", "2023-01-24", 130.0, True, "post", False, "HIGH"],
+    ])
+    assert_frame_equal(_creat_records(unblinded), expected, check_dtype=False)
+
+
+def test_lab_analysis_records_sql_two_records_at_one_visit(tmp_path):
+    # a Week 2 retest two days later: both are records (one per visit is the by-visit tables' rule)
+    adlb = pd.concat([ADLB, pd.DataFrame([record(202, "CREAT", "95", "2023-01-24", "15", "Week 2", "2"),
+                                          record(202, "CREAT", "97", "2023-01-26", "17", "Week 2", "2")],
+                                         columns=ADLB.columns)], ignore_index=True)
+    con, _ = load_extract(write_lab_extract(tmp_path / "x", adlb=adlb), "unblinded")
+    got = _creat_records(con)
+    assert_frame_equal(got[got["usubjid"] == "L-202"].reset_index(drop=True), pd.DataFrame(columns=_REC_KEYS, data=[
+        ["L-202", "Baseline", "2023-01-09", 90.0, True, "baseline", False, "NORMAL"],
+        ["L-202", "Week 2", "2023-01-24", 95.0, True, "post", False, "NORMAL"],
+        ["L-202", "Week 2", "2023-01-26", 97.0, True, "post", False, "NORMAL"],
+    ]), check_dtype=False)
+    summary = _compute(con, "lab_summary_by_visit")
+    w2 = summary[(summary["paramcd"] == "CREAT") & (summary["visit"] == "Week 2") & (summary["arm"] == DRUG)]
+    # L-201 110, L-202 once (95: study day 15 is the Week 2 target, 97 is day 17), L-203 130 (no baseline)
+    assert w2[["n", "chg_n"]].values.tolist() == [[3, 2]]
+    assert w2["mean"].iloc[0] == pytest.approx((110 + 95 + 130) / 3)
+    con.close()
+
+
+def test_lab_analysis_records_sql_zero_subject_filter(unblinded):
+    recs = labs.lab_analysis_records(unblinded, FilterSpec(data_cut=dt.date(1900, 1, 1)))
+    assert recs.empty and list(recs.columns) == labs.RECORD_COLUMNS
+    with pytest.raises(registry.NotInExtract):
+        _compute(unblinded, "lab_shift", FilterSpec(data_cut=dt.date(1900, 1, 1)))
+
+
+def test_lab_analysis_records_sql_built_once_per_filter(lab_extract):
+    from dashboard import records as stored
+
+    con, _ = load_extract(lab_extract, "unblinded")
+
+    def tables():
+        return {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables() WHERE schema_name = $s",
+                                          {"s": stored.SCHEMA}).fetchall()}
+
+    assert tables() == set()
+    _compute(con, "lab_shift")
+    first = tables()
+    assert len(first) == 1
+    for name in ("lab_shift_summary", "lab_summary_by_visit", "lab_abnormal_listing"):  # same filter: reused
+        _compute(con, name)
+    _compute(con, "hys_law_candidates", SPEC.with_options(lab_hy_alt_rule="gt"))  # an option records do not read
+    assert tables() == first
+    female = FilterSpec(sexes=("F",))
+    assert set(_compute(con, "lab_shift_subjects", female)["usubjid"]) == {"L-101", "L-103", "L-202"}
+    assert len(tables()) == 2  # another filter, another table: no collision
+    assert set(_creat_records(con)["usubjid"]) == {"L-101", "L-102", "L-103", "L-201", "L-202", "L-203"}
+    con.close()
+
+
+def test_lab_analysis_records_sql_concurrent_sessions(lab_extract):
+    from concurrent.futures import ThreadPoolExecutor
+
+    con, _ = load_extract(lab_extract, "unblinded")
+    expected = {n: _compute(con, n) for n in ("lab_shift", "lab_ctcae_shift", "edish_subjects")}
+    fresh, _ = load_extract(lab_extract, "unblinded")
+    with ThreadPoolExecutor(4) as pool:  # a cursor per call, as each Streamlit session takes one
+        futures = [(n, pool.submit(lambda n=n: registry.compute(n, fresh.cursor(), SPEC, "unblinded")))
+                   for n in list(expected) * 3]
+        for name, future in futures:
+            assert_frame_equal(future.result(), expected[name])
+    con.close()
+    fresh.close()
+
+
+def test_lab_shift_heatmap_wraps_arm_panels_to_fit_1200_px(unblinded):
+    # three arms (Placebo, Drug 10 mg, Total) x two directions: panels wrap two to a row
+    frame = _compute(unblinded, "lab_shift", SPEC.with_options(lab_params=("CREAT",)))
+    chart = charts.lab_shift_heatmap(frame)
+    spec = chart.to_dict()
+    assert spec["columns"] == 2
+    assert spec["facet"]["sort"] == [f"{a}: {d}" for a in (PBO, DRUG, TOTAL) for d in ("Worst high", "Worst low")]
+    vlc = pytest.importorskip("vl_convert")
+    import re
+
+    width = float(re.search(r'width="([\d.]+)"', vlc.vegalite_to_svg(spec)).group(1))
+    assert width <= 1200
+
+
+def test_lab_box_chart_visits_at_planned_day(unblinded):
+    # CREAT visits: Baseline (day 1), Week 2 (day 15), Week 4 (day 29) and End of Treatment (no planned day)
+    frame = _compute(unblinded, "lab_values_by_visit", SPEC.with_options(lab_params=("CREAT",)))
+    spec = charts.lab_box_chart(frame).to_dict()
+    axes = [layer["encoding"]["x"] for layer in spec["layer"] if "x" in layer.get("encoding", {})]
+    assert {a["field"] for a in axes} == {"visit_x"} and all(a["type"] == "quantitative" for a in axes)
+    assert axes[0]["axis"]["values"] == [1.0, 15.0, 29.0]
+    assert '"Week 2"' in axes[0]["axis"]["labelExpr"]
+    assert any("End of Treatment" in line for line in spec["title"]["subtitle"])
+
+
+def test_lab_analysis_records_sql_on_a_read_only_database(lab_extract, tmp_path):
+    from dashboard import db
+
+    path = tmp_path / "labs.duckdb"
+    con, _ = load_extract(lab_extract, "unblinded", db_path=path)
+    expected = _compute(con, "lab_shift")
+    con.close()
+    ro = db.connect(path, read_only=True)  # records cannot be stored: built per call on the cursor
+    assert_frame_equal(_compute(ro, "lab_shift"), expected)
+    assert_frame_equal(_compute(ro, "lab_shift", FilterSpec(sexes=("F",))),
+                       _compute(ro, "lab_shift", FilterSpec(sexes=("F",))))
+    ro.close()

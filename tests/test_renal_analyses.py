@@ -136,6 +136,94 @@ def test_renal_records_derived_baseline_without_ablfl(tmp_path):
     con.close()
 
 
+# -- the SQL renal records (dashboard.analyses.renal.records), literal inputs and outputs -----------
+
+_RENAL_KEYS = ["usubjid", "param", "avisit", "study_day", "aval", "is_baseline", "phase", "base", "chg", "pchg",
+               "out_of_window"]
+
+
+def _renal_rows(rec, usubjids):
+    out = rec[rec["usubjid"].isin(usubjids)][_RENAL_KEYS].reset_index(drop=True)
+    return out.assign(avisit=out["avisit"].astype(object).where(out["avisit"].notna(), None))
+
+
+def test_renal_records_sql_literal(tmp_path):
+    from tests.fixtures_renal import ADLB, lab
+
+    adlb = pd.concat([ADLB, pd.DataFrame([
+        lab("R-006", "EGFR", "Week 4", 26, 58.0), lab("R-006", "EGFR", "Week 4", 30, 57.0),  # two at one visit
+        lab("R-007", "EGFR", "Week 4", 28, 55.0),                                             # no baseline
+    ], columns=ADLB.columns)], ignore_index=True)
+    con = _load(write_extract(tmp_path / "x", adlb=adlb), "unblinded")
+    rec, dropped, methods = renal.renal_records(con, SPEC)
+    assert methods == {"EGFR": renal.ABLFL_METHOD, "CREAT": renal.ABLFL_METHOD, "UACR": renal.ABLFL_METHOD}
+    assert dropped.empty
+    got = _renal_rows(rec[rec["param"].isin(["EGFR", "CREAT"])], ["R-003", "R-005", "R-006", "R-007"])
+    pb, po = "baseline", "post-baseline"
+    expected = pd.DataFrame(columns=_RENAL_KEYS, data=[
+        # R-003: CREAT first (PARAMCD order); Week 4 drawn on day 9 is flagged out of window by the loader, kept
+        ["R-003", "CREAT", "Baseline", 1.0, 88.42, True, pb, 88.42, np.nan, np.nan, False],
+        ["R-003", "CREAT", "Week 4", 10.0, 176.84, False, po, 88.42, 88.42, 100.0, True],
+        ["R-003", "CREAT", "Week 12", 85.0, 100.0, False, po, 88.42, 100 - 88.42, 100 * (100 - 88.42) / 88.42, False],
+        ["R-003", "EGFR", "Baseline", 1.0, 70.0, True, pb, 70.0, np.nan, np.nan, False],
+        ["R-003", "EGFR", "Week 4", 10.0, 68.0, False, po, 70.0, -2.0, 100 * -2 / 70, True],
+        ["R-003", "EGFR", "Week 12", 85.0, 72.0, False, po, 70.0, 2.0, 100 * 2 / 70, False],
+        # R-005: an unscheduled record (no AVISITN) the day after Week 4
+        ["R-005", "CREAT", "Baseline", 1.0, 88.42, True, pb, 88.42, np.nan, np.nan, False],
+        ["R-005", "CREAT", "Week 4", 29.0, 88.42, False, po, 88.42, 0.0, 0.0, False],
+        ["R-005", "CREAT", "Unscheduled", 30.0, 114.946, False, po, 88.42, 114.946 - 88.42,
+         100 * (114.946 - 88.42) / 88.42, False],
+        ["R-005", "CREAT", "Week 12", 85.0, 90.0, False, po, 88.42, 90 - 88.42, 100 * (90 - 88.42) / 88.42, False],
+        ["R-005", "EGFR", "Baseline", 1.0, 90.0, True, pb, 90.0, np.nan, np.nan, False],
+        ["R-005", "EGFR", "Week 4", 29.0, 91.0, False, po, 90.0, 1.0, 100 / 90, False],
+        ["R-005", "EGFR", "Week 12", 85.0, 95.0, False, po, 90.0, 5.0, 500 / 90, False],
+        # R-006: baseline, then two records in one visit window: both are records
+        ["R-006", "CREAT", "Baseline", 1.0, 90.0, True, pb, 90.0, np.nan, np.nan, False],
+        ["R-006", "EGFR", "Baseline", 1.0, 60.0, True, pb, 60.0, np.nan, np.nan, False],
+        ["R-006", "EGFR", "Week 4", 27.0, 58.0, False, po, 60.0, -2.0, 100 * -2 / 60, False],
+        ["R-006", "EGFR", "Week 4", 31.0, 57.0, False, po, 60.0, -3.0, 100 * -3 / 60, False],
+        # R-007: missing baseline (the parameter's baselines are ABLFL-flagged): post-baseline, no change
+        ["R-007", "EGFR", "Week 4", 29.0, 55.0, False, po, np.nan, np.nan, np.nan, False],
+    ])
+    assert_frame_equal(got, expected, check_dtype=False, check_exact=False, rtol=1e-12)
+    # the by-visit summary keeps one of R-006's two Week 4 values: the one closest to the target day 29
+    summary = registry.compute("renal_summary_by_visit", con, SPEC, "unblinded")
+    w4 = summary[(summary["param"] == "EGFR") & (summary["visit"] == "Week 4") & (summary["arm"] == PLACEBO)]
+    assert w4[["n", "n_chg"]].values.tolist() == [[3, 3]]  # R-001, R-004, R-006, all with a baseline (R-007 is Drug X)
+    assert w4["mean"].iloc[0] == pytest.approx((44.5 + 12.0 + 57.0) / 3)
+    con.close()
+
+
+def test_renal_records_sql_zero_subject_filter(tiny):
+    rec, dropped, methods = renal.renal_records(tiny, FilterSpec(data_cut=dt.date(1900, 1, 1)))
+    assert rec.empty and list(rec.columns) == renal.RECORD_COLUMNS and methods == {}
+    with pytest.raises(registry.NotInExtract):
+        registry.compute("kidney_events", tiny, FilterSpec(data_cut=dt.date(1900, 1, 1)), "unblinded")
+
+
+def test_renal_records_sql_built_once_per_filter(tiny_folder):
+    from dashboard import records as stored
+
+    con = _load(tiny_folder, "unblinded")
+
+    def tables(kind):
+        return sorted(r[0] for r in con.execute("SELECT table_name FROM duckdb_tables() WHERE schema_name = $s",
+                                                {"s": stored.SCHEMA}).fetchall() if r[0].startswith(kind + "_"))
+
+    for name in ("renal_summary_by_visit", "kidney_events", "kidney_events_by_subject", "kdigo_shift", "egfr_slope"):
+        registry.compute(name, con, SPEC, "unblinded")
+    assert (len(tables("renal_records")), len(tables("kidney_events"))) == (1, 1)
+    gap14 = registry.compute("kidney_events_by_subject", con, SPEC.with_options(renal_confirm_gap_days=14), "unblinded")
+    # the confirmation gap is not a record rule; it is an event rule
+    assert (len(tables("renal_records")), len(tables("kidney_events"))) == (1, 2)
+    assert_frame_equal(gap14, registry.compute("kidney_events_by_subject", con,
+                                               SPEC.with_options(renal_confirm_gap_days=14), "unblinded"))
+    females = registry.compute("renal_values_by_subject", con, FilterSpec(sexes=("F",)), "unblinded")
+    assert set(females["usubjid"]) == {"R-001", "R-003", "R-006"}
+    assert len(tables("renal_records")) == 2
+    con.close()
+
+
 # -- by-visit summary -----------------------------------------------------------------------------
 
 def test_renal_summary_by_visit_egfr_by_arm(tiny):
@@ -395,6 +483,23 @@ def test_kdigo_tables_without_uacr(creatinine_only):
     # the UACR chart says so instead of failing
     chart = charts.mean_over_visits(summary, "UACR").to_dict()
     assert "not in this extract" in str(chart)
+
+
+def test_mean_over_visits_visits_at_planned_day_and_n_row_aligned(tiny):
+    summary = _compute("renal_summary_by_visit", tiny)
+    # an End of Treatment row has no planned day: left out of the axis, named in the subtitle
+    eot = summary[summary["visit"] == "Week 12"].assign(visit="End of Treatment", visitn=99.0)
+    spec = charts.mean_over_visits(pd.concat([summary, eot], ignore_index=True), "EGFR").to_dict()
+    layers = spec["layer"]
+    x = [layer["encoding"]["x"] for layer in layers if layer.get("encoding", {}).get("x", {}).get("field") == "visit_x"]
+    # Baseline day 1, Week 4 day 29, Week 12 day 85, Week 16 day 113, Week 26 day 183, Week 52 day 365
+    assert x[0]["type"] == "quantitative" and x[0]["axis"]["values"] == [1.0, 29.0, 85.0, 113.0, 183.0, 365.0]
+    assert "End of Treatment" in spec["title"]["subtitle"]
+    # the n row under the chart sits at each visit's planned day
+    rows = [pd.DataFrame(spec["datasets"][layer["data"]["name"]]) for layer in layers
+            if layer.get("mark", {}).get("type") == "text" and "n_at_risk" in str(layer.get("encoding", {}))]
+    assert len(rows) == 1 and (rows[0]["visit_x"] == rows[0]["visit_day"]).all()
+    assert set(rows[0]["visit"]) == {"Baseline", "Week 4", "Week 12", "Week 16", "Week 26", "Week 52"}
 
 
 # -- listings -------------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from dashboard.charts.common import FONT_SIZE, NEUTRAL, TITLE_SIZE, arm_color, empty_chart, projector
+from dashboard.charts.visits import dodged, placed, visit_axis
 from dashboard.filters import TOTAL_ARM
 
 #: Name of the click selection on subject-level charts (the page reads it).
@@ -89,9 +90,13 @@ def lab_shift_heatmap(frame: pd.DataFrame) -> alt.Chart:
         tooltip=tips)
     text = base.mark_text(fontSize=FONT_SIZE, lineBreak="\n").encode(
         text="label:N", color=alt.condition(f"abs(datum.signed_pct) > {top * 0.6}", alt.value("white"), alt.value("black")))
-    chart = alt.layer(blank, same, shifted, text).properties(width=80 * len(levels), height=62 * len(levels)).facet(
-        row=alt.Row("direction:N", title=None, sort=["Worst high", "Worst low"]),
-        column=alt.Column("arm:N", title=None, sort=arms))
+    # One panel per arm x direction, wrapped two to a row (an arm's high and low side by side), so
+    # three arms and a Total still fit a 1280 px projector screen (one column per arm did not).
+    data["panel"] = data["arm"] + ": " + data["direction"]
+    panels = [f"{a}: {d}" for a in arms for d in ("Worst high", "Worst low")]
+    chart = alt.layer(blank, same, shifted, text, data=data).properties(
+        width=80 * len(levels), height=62 * len(levels)).facet(
+        facet=alt.Facet("panel:N", title=None, sort=panels, header=alt.Header(labelFontSize=FONT_SIZE)), columns=2)
     return _configure(chart.properties(title=f"{data['param'].iloc[0]}: shift from baseline (n, % of N)"))
 
 
@@ -171,12 +176,20 @@ def lab_box_chart(frame: pd.DataFrame) -> alt.Chart:
         return empty_chart(reason)
     data = frame[frame["arm"] != TOTAL_ARM].copy()
     data["date"] = pd.to_datetime(data["adt"]).dt.strftime("%Y-%m-%d")
+    # Visits at their planned study day (equal spacing would distort time); a visit without one
+    # (End of Treatment, unscheduled-type labels) is left out and named in the subtitle.
+    data, days, visit_note = placed(data)
+    if data.empty:
+        return empty_chart("no visit with a planned study day")
     stats, outliers = _box_stats(data)
-    visits = list(stats.sort_values("visit_order")["visit"].drop_duplicates())
     arms = list(dict.fromkeys(data["arm"]))
     unit = data["unit"].iloc[0] or ""
-    x = alt.X("visit:N", sort=visits, title="Visit", axis=alt.Axis(labelAngle=-30, labelOverlap=False))
-    offset = alt.XOffset("arm:N", sort=arms)
+    span = (max(days.values()) - min(days.values())) or 1.0
+    stats["visit_day"] = stats["visit"].map(days)
+    stats["visit_x"] = dodged(stats["visit_day"], stats["arm"], arms, span, share=0.018)
+    if len(outliers):
+        outliers = outliers.assign(visit_x=dodged(outliers["visit_day"], outliers["arm"], arms, span, share=0.018))
+    x = visit_axis(days, title="Visit (at its planned study day)")
     color = arm_color(data)
     layers = []
     ranges = data[["anrlo", "anrhi"]].dropna(how="all")
@@ -200,21 +213,22 @@ def lab_box_chart(frame: pd.DataFrame) -> alt.Chart:
             alt.Tooltip("median:Q", format=".2f", title="Median"), alt.Tooltip("q1:Q", format=".2f", title="Q1"),
             alt.Tooltip("q3:Q", format=".2f", title="Q3")]
     layers.append(alt.Chart(stats).mark_rule(strokeWidth=2).encode(
-        x=x, xOffset=offset, y=alt.Y("lo:Q", title=f"{data['param'].iloc[0]}", scale=alt.Scale(zero=False)),
+        x=x, y=alt.Y("lo:Q", title=f"{data['param'].iloc[0]}", scale=alt.Scale(zero=False)),
         y2="hi:Q", color=color, tooltip=tips))
-    layers.append(alt.Chart(stats).mark_bar(opacity=0.55, stroke="black", strokeWidth=1).encode(
-        x=x, xOffset=offset, y="q1:Q", y2="q3:Q", color=color, tooltip=tips))
-    layers.append(alt.Chart(stats).mark_tick(color="black", thickness=3, size=18).encode(
-        x=x, xOffset=offset, y="median:Q", tooltip=tips))
+    layers.append(alt.Chart(stats).mark_bar(opacity=0.55, stroke="black", strokeWidth=1, size=10).encode(
+        x=x, y="q1:Q", y2="q3:Q", color=color, tooltip=tips))
+    layers.append(alt.Chart(stats).mark_tick(color="black", thickness=3, size=14, orient="horizontal").encode(
+        x=x, y="median:Q", tooltip=tips))
     sel = _subject_selection()
-    layers.append(alt.Chart(outliers if len(outliers) else data.iloc[0:0]).mark_point(
+    layers.append(alt.Chart(outliers if len(outliers) else data.iloc[0:0].assign(visit_x=[])).mark_point(
         filled=True, size=90, opacity=0.9).encode(
-        x=x, xOffset=offset, y="aval:Q", color=color,
+        x=x, y="aval:Q", color=color,
         tooltip=[alt.Tooltip("usubjid:N", title="Subject"), alt.Tooltip("arm:N", title="Arm"),
                  alt.Tooltip("visit:N", title="Visit"), alt.Tooltip("date:N", title="Date"),
                  alt.Tooltip("aval:Q", title=f"Value ({unit})")]).add_params(sel))
+    notes = [n for n in (range_note.strip(" ()"), visit_note) if n]
     title = alt.TitleParams(f"{data['param'].iloc[0]} by visit; points: outliers (click to open the subject)",
-                            subtitle=range_note.strip(" ()") or alt.Undefined, subtitleFontSize=FONT_SIZE)
+                            subtitle=notes or alt.Undefined, subtitleFontSize=FONT_SIZE)
     return projector(alt.layer(*layers).properties(title=title), height=560)
 
 

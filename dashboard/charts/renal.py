@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from dashboard.charts.common import FONT_SIZE, TITLE_SIZE, arm_color, empty_chart, projector
+from dashboard.charts.visits import dodged, placed, visit_axis
 from dashboard.filters import TOTAL_ARM
 
 #: KDIGO heat-map colours in risk order: one sequential ramp (light yellow to dark red, ColorBrewer
@@ -91,13 +92,21 @@ def mean_over_visits(frame: pd.DataFrame, param: str = "EGFR", measure: str = "a
     data["n_at_risk"] = data[n_col].astype("float64").fillna(0).astype(int)
     if data.empty or data[y].notna().sum() == 0:
         return empty_chart(f"{name}: no post-baseline values yet")
-    visits = list(data.sort_values(["visitn", "visit"])["visit"].drop_duplicates())
+    # Visits at their planned study day (equal spacing would distort time); a visit without one is
+    # left out and named in the subtitle.
+    data, days, note = placed(data)
+    if data.empty:
+        return empty_chart(f"{name}: no visit with a planned study day")
+    visits = sorted(days, key=days.get)
     arms = list(dict.fromkeys(data["arm"]))
     color = arm_color(data)
-    x = alt.X("visit:N", sort=visits, title=None, axis=alt.Axis(labelAngle=-30 if len(visits) > 8 else 0))
+    span = (max(days.values()) - min(days.values())) or 1.0
+    data["visit_x"] = dodged(data["visit_day"], data["arm"], arms, span)
+    x = visit_axis(days)
+    rotated = len(days) > 6
     # log axes fitted to the data (a "nice" log domain would stretch to whole powers of ten)
     scale = alt.Scale(type="log", nice=False, padding=12) if log else alt.Scale(zero=False)
-    base = alt.Chart(data).encode(x=x, xOffset=alt.XOffset("arm:N", sort=arms), color=color)
+    base = alt.Chart(data).encode(x=x, color=color)
     tooltip = [alt.Tooltip("visit:N", title="Visit"), alt.Tooltip("arm:N", title="Arm"),
                alt.Tooltip("n_at_risk:Q", title="n"), alt.Tooltip(f"{y}:Q", title="Estimate", format=".2f"),
                alt.Tooltip(f"{lo}:Q", title="95% CI lower", format=".2f"),
@@ -116,8 +125,10 @@ def mean_over_visits(frame: pd.DataFrame, param: str = "EGFR", measure: str = "a
     # width). Rotated labels reach down by about half their length ("End of Treatment").
     height = 340
     longest = max((len(str(v)) for v in visits), default=0)
-    first_row = height + (52 + max(26, int(longest * FONT_SIZE * 0.3)) if len(visits) > 8 else 52)
-    rows = data.assign(y_px=data["arm"].map({a: first_row + 24 * i for i, a in enumerate(arms)}))
+    first_row = height + (52 + max(26, int(longest * FONT_SIZE * 0.4)) if rotated else 52)
+    # the n row sits at each visit's own day (not dodged), one line per arm
+    rows = data.assign(y_px=data["arm"].map({a: first_row + 24 * i for i, a in enumerate(arms)}),
+                       visit_x=data["visit_day"])
     at_risk = alt.Chart(rows).mark_text(fontSize=FONT_SIZE - 1, fontWeight="bold").encode(
         x=x, y=alt.Y("y_px:Q", scale=None, axis=None), text="n_at_risk:Q", color=color,
         tooltip=[alt.Tooltip("arm:N", title="Arm"), alt.Tooltip("visit:N", title="Visit"),
@@ -128,6 +139,7 @@ def mean_over_visits(frame: pd.DataFrame, param: str = "EGFR", measure: str = "a
     caption = alt.Chart(pd.DataFrame({"t": ["n with a value"], "y_px": [first_row - 22]})).mark_text(
         align="right", dx=-10, fontSize=FONT_SIZE - 2, fontStyle="italic", color="#555555").encode(
         x=alt.value(0), y=alt.Y("y_px:Q", scale=None, axis=None), text="t:N")
+    title = alt.TitleParams(title, subtitle=note, subtitleFontSize=FONT_SIZE - 2) if note else title
     return _fit_x(projector(alt.layer(*layers, at_risk, arm_names, caption).properties(title=title), width=width,
                             height=height))
 

@@ -1,41 +1,10 @@
-"""Renal function: eGFR, creatinine, UACR and 24-h protein over time, kidney endpoints, KDIGO shifts.
+"""The renal tables: pure ``compute(con, spec) -> tidy frame`` functions over the renal records.
 
-Kidney function is both an efficacy and a safety signal in diabetic nephropathy treated with an
-IV cell therapy: these tables let the board see whether one arm's kidneys are doing worse.
-Clinical definitions come from :mod:`dashboard.renal` (clinical_reference §1-§3) and
-:mod:`dashboard.stats` (§4); nothing here re-derives them.
-
-Rules shared by every table (the argument glossary is in :mod:`dashboard.filters`):
-
-- **Parameters**: ADLB rows whose PARAMCD maps (``data_contracts.adlb.canonical_lab_code``) to
-  EGFR, CREAT, UACR or UPROT24; ``param`` carries the canonical code. eGFR is the extract's own
-  when it supplies one, else the loader's CKD-EPI 2021 derivation (PARAMTYP='DERIVED');
-  ``renal_parameters`` says which.
-- **Records used**: the analysis population's records with a value (AVAL) and a date (ADT) on
-  or before the data cut (``spec.data_cut``); the others are counted in ``renal_parameters``.
-- **Baseline** (per parameter, clinical_reference §7): the record flagged ABLFL='Y' when the
-  parameter has any flagged record; otherwise derived as the last non-missing value dated on
-  or before the first dose (TRTSDT), the later file row winning a same-day tie.
-- **Post-baseline**: dated after the first dose and after the baseline record. For an infused
-  cell therapy every value after the first infusion is on treatment (the follow-up is the
-  treatment period), so nothing after the first dose is excluded.
-- **By visit**: scheduled visits only (AVISITN present), as the extract windows them
-  (AVISIT/AVISITN). When a subject has several values in one visit, the one closest to the
-  visit's target day is used (tie: the later). Unscheduled values feed the endpoint, slope,
-  worst and last-value tables, not the by-visit summary (clinical_reference §7).
-- **One value per date** (endpoints, slopes, shifts): a scheduled record before an unscheduled
-  one, then the lower AVISITN (so the CDISC pilot's "End of Treatment" copy of the last visit is
-  not counted twice), then the later file row.
-- **Out of window**: records of a subject's visit the loader flagged (findings, check
-  'out_of_window') stay in every table and are marked ``out_of_window`` in the listings.
-- **Arms**: from the ``subjects`` view (pooled "All subjects" in the blinded role); "Total"
-  counts each subject once when there is more than one arm.
+Every table reads :func:`dashboard.analyses.renal.records.renal_records` (built once per
+connection and filter in DuckDB); the rules shared by every table are in the package docstring.
 """
 
 from __future__ import annotations
-
-import functools
-from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -46,31 +15,17 @@ from dashboard import renal as kidney
 from dashboard.analyses.common import (
     count_subjects, describe_continuous, mark_not_available, not_available_text, with_total_rows,
 )
+from dashboard.analyses.renal.records import (  # noqa: F401 (re-exported by the package)
+    ABLFL_METHOD, DERIVED_METHOD, RECORD_COLUMNS, RENAL_PARAMS, RenalParam, _paramcds, renal_records,
+)
 from dashboard.filters import TOTAL_ARM, FilterSpec
-from dashboard.population import arm_denominators, run
+from dashboard.population import arm_denominators
 from dashboard.tables import NotInExtract
 from dashboard.stats import geometric_mean, geometric_mean_ratio_ci, mean_ci
-from data_contracts.adlb import canonical_lab_code
 
-
-@dataclass(frozen=True)
-class RenalParam:
-    code: str
-    label: str
-    log_scale: bool
-    decimals: int
-
-
-#: The renal parameters, in display order. Log-scale ones are summarized as geometric means (§4).
-RENAL_PARAMS: dict[str, RenalParam] = {
-    "EGFR": RenalParam("EGFR", "eGFR", False, 1),
-    "CREAT": RenalParam("CREAT", "Serum creatinine", False, 1),
-    "UACR": RenalParam("UACR", "Urine albumin/creatinine ratio (UACR)", True, 1),
-    "UPROT24": RenalParam("UPROT24", "24-hour urine protein", True, 2),
-}
+study_day = bds.study_day  # the one study-day rule; kept under its old name
 
 BASELINE_VISIT = "Baseline"
-ABLFL_METHOD, DERIVED_METHOD = bds.ABLFL_RULE, bds.DERIVED_RULE
 
 #: Kidney endpoint keys (public CSV interface), their labels and the parameter they are read from.
 KIDNEY_EVENTS: dict[str, tuple[str, str]] = {
@@ -95,96 +50,6 @@ A_LEVELS = ("A1", "A2", "A3")
 RISK_LEVELS = ("low", "moderately increased", "high", "very high")
 COMPARISONS = ("last", "worst")
 TIMEPOINTS = ("Baseline", "Last on study")
-
-#: Optional ADLB columns read (source -> name in the record frame, SQL type of the fallback).
-_OPTIONAL = (("AVALU", "unit", "VARCHAR"), ("ADY", "ady", "DOUBLE"), ("AVISIT", "avisit", "VARCHAR"),
-             ("AVISITN", "avisitn", "DOUBLE"), ("ABLFL", "ablfl", "VARCHAR"), ("PARAMTYP", "paramtyp", "VARCHAR"))
-
-RECORD_COLUMNS = ["usubjid", "arm", "arm_order", "trtsdt", "param", "paramcd", "unit", "adt", "study_day", "avisit",
-                  "avisitn", "aval", "is_baseline", "phase", "base", "base_adt", "chg", "pchg", "out_of_window",
-                  "paramtyp", "src_file", "src_row"]
-
-
-# ---------------------------------------------------------------------------------------------
-# the record frame every table starts from
-# ---------------------------------------------------------------------------------------------
-def _paramcds(con) -> dict[str, str]:
-    """ADLB PARAMCD -> canonical renal code, for the PARAMCDs present."""
-    if not db.table_exists(con, "adlb"):
-        return {}
-    codes = db.run(con, "SELECT DISTINCT PARAMCD FROM adlb WHERE PARAMCD IS NOT NULL")["PARAMCD"]
-    return {c: canonical_lab_code(c) for c in codes if canonical_lab_code(c) in RENAL_PARAMS}
-
-
-def _raw_records(con, spec: FilterSpec) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(usable records, records dropped for a missing AVAL or ADT) of the population, cut applied."""
-    mapping = _paramcds(con)
-    empty = pd.DataFrame(columns=["usubjid", "arm", "arm_order", "trtsdt", "param", "paramcd", "aval", "adt",
-                                  "src_file", "src_row"] + [c for _, c, _ in _OPTIONAL])
-    if not mapping:
-        return empty, empty
-    cols = set(db.table_columns(con, "adlb"))
-    if "ADT" not in cols:
-        raise NotInExtract("ADLB has no analysis date (ADT), so renal values cannot be placed in time.")
-    # Identifiers come from a fixed list, never from user text.
-    optional = ", ".join(f'l."{src}" AS {dst}' if src in cols else f"NULL::{typ} AS {dst}"
-                         for src, dst, typ in _OPTIONAL)
-    frame = run(con, f"""
-        SELECT p.usubjid, p.arm, p.arm_order, p.trtsdt, l.PARAMCD AS paramcd, l.AVAL AS aval, l.ADT AS adt,
-               {optional}, l.SRC_FILE AS src_file, l.SRC_ROW AS src_row
-        FROM {{population}} p JOIN adlb l ON l.USUBJID = p.usubjid
-        WHERE l.PARAMCD IN (SELECT unnest(CAST($paramcds AS VARCHAR[])))
-          AND (CAST($data_cut AS DATE) IS NULL OR l.ADT IS NULL OR l.ADT <= CAST($data_cut AS DATE))
-        ORDER BY p.usubjid, l.PARAMCD, l.ADT, l.SRC_FILE, l.SRC_ROW""", spec, paramcds=list(mapping))
-    frame["param"] = frame["paramcd"].map(mapping)
-    missing = frame["aval"].isna() | frame["adt"].isna()
-    return frame[~missing].reset_index(drop=True), frame[missing].reset_index(drop=True)
-
-
-def _out_of_window_keys(con) -> pd.DataFrame:
-    """(usubjid, avisit, adt) of the ADLB visits the loader flagged as out of window."""
-    cols = set(db.table_columns(con, "adlb"))
-    if not db.table_exists(con, "findings") or not {"AVISIT", "ADT"} <= cols:
-        return pd.DataFrame(columns=["usubjid", "avisit", "adt"])
-    keys = db.run(con, """
-        SELECT DISTINCT a.USUBJID AS usubjid, a.AVISIT AS avisit, a.ADT AS adt
-        FROM findings f JOIN adlb a ON a.SRC_FILE = f.file AND a.SRC_ROW = f."row"
-        WHERE f."check" = 'out_of_window' AND f.domain = 'ADLB'""")
-    keys["adt"] = pd.to_datetime(keys["adt"])
-    return keys
-
-
-study_day = bds.study_day  # noqa: E305 (the one study-day rule; kept under its old name)
-
-
-def renal_records(con, spec: FilterSpec) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, str]]:
-    """Every usable renal record of the population with its baseline, phase and change.
-
-    Returns ``(records, dropped, baseline_methods)``: one row per ADLB record (columns
-    :data:`RECORD_COLUMNS`; ``phase`` is baseline / post-baseline / pre-treatment), the
-    records left out for a missing AVAL or ADT, and the baseline method per parameter.
-    """
-    rec, dropped = _raw_records(con, spec)
-    rec = rec.copy()
-    rec["adt"] = pd.to_datetime(rec["adt"])
-    rec["trtsdt"] = pd.to_datetime(rec["trtsdt"])
-    rec["aval"] = rec["aval"].astype("float64")
-    rec["avisitn"] = pd.to_numeric(rec["avisitn"], errors="coerce")
-    rec["study_day"] = study_day(rec["adt"], rec["trtsdt"], rec["ady"])
-    oow = _out_of_window_keys(con) if len(rec) else pd.DataFrame(columns=["usubjid", "avisit", "adt"])
-    keys = set(zip(oow["usubjid"], oow["avisit"], oow["adt"]))
-    rec["out_of_window"] = [k in keys for k in zip(rec["usubjid"], rec["avisit"], rec["adt"])]
-    base_index, methods = bds.baseline_records(rec, param="param")
-    rec["is_baseline"] = rec.index.isin(base_index)
-    b = rec.loc[base_index, ["usubjid", "param", "aval", "adt"]].rename(columns={"aval": "base", "adt": "base_adt"})
-    rec = rec.merge(b, on=["usubjid", "param"], how="left")
-    timing = bds.record_timing(rec, rec["is_baseline"], rec["base_adt"])
-    rec["phase"] = timing.map({bds.BASELINE: "baseline", bds.POST: "post-baseline", bds.PRE: "pre-treatment"})
-    post = rec["phase"] == "post-baseline"
-    rec["chg"] = np.where(post, rec["aval"] - rec["base"], np.nan)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        rec["pchg"] = np.where(post & (rec["base"] > 0), 100.0 * (rec["aval"] - rec["base"]) / rec["base"], np.nan)
-    return rec[RECORD_COLUMNS].reset_index(drop=True), dropped, methods
 
 
 def _one_per_visit(rec: pd.DataFrame) -> pd.DataFrame:
@@ -559,6 +424,39 @@ def _kidney_event_rows(rec: pd.DataFrame, gap: int) -> tuple[pd.DataFrame, dict[
     return frame.reset_index(drop=True), evaluable
 
 
+#: Bump when the event rules change: the stored tables' names carry it.
+KIDNEY_EVENTS_VERSION = 1
+_EVENT_TYPES = {"usubjid": "VARCHAR", "arm": "VARCHAR", "event": "VARCHAR", "label": "VARCHAR", "first_date": "DATE",
+                "study_day": "DOUBLE", "value": "DOUBLE", "baseline": "DOUBLE", "unit": "VARCHAR",
+                "confirm_date": "DATE", "out_of_window": "BOOLEAN", "src_file": "VARCHAR", "src_row": "BIGINT"}
+
+
+def kidney_event_records(con, spec: FilterSpec, rec: pd.DataFrame) -> pd.DataFrame:
+    """The kidney endpoint rows of ``kidney_events_by_subject`` for a filter, derived once per
+    connection and filter (and confirmation gap) and stored as a DuckDB table
+    (:mod:`dashboard.records`). The endpoints are evaluated per subject by the one function of each
+    clinical term in :mod:`dashboard.renal` (first_decline, first_sustained_decline,
+    aki_stage_by_measurement, kdigo_g_category), over the subject's sorted values: they are not
+    restated in SQL. ``rec`` is :func:`renal_records` of the same filter."""
+    from dashboard import records as stored
+
+    gap = int(spec.option("renal_confirm_gap_days", CONFIRM_GAP_DAYS))
+    name = stored.spec_key("kidney_events", KIDNEY_EVENTS_VERSION, spec, {"renal_confirm_gap_days": gap})
+
+    def build(cur, create: str) -> None:
+        rows, _ = _kidney_event_rows(rec, gap)
+        cur.register("_kidney_rows", rows.assign(rid=np.arange(len(rows), dtype="int64")))
+        cast = ", ".join(f'CAST("{c}" AS {t}) AS "{c}"' for c, t in _EVENT_TYPES.items())
+        cur.execute(f"{create} AS SELECT rid, {cast} FROM _kidney_rows")
+
+    frame = stored.records_table(con, name, build)
+    if frame.empty:
+        return pd.DataFrame(columns=EVENT_SUBJECT_COLUMNS)
+    for col in ("first_date", "confirm_date"):
+        frame[col] = [None if pd.isna(d) else pd.Timestamp(d).date() for d in frame[col]]
+    return frame[EVENT_SUBJECT_COLUMNS]
+
+
 def kidney_events_by_subject(con, spec: FilterSpec) -> pd.DataFrame:
     """The subjects behind each kidney endpoint count, with the first date the endpoint was met.
 
@@ -578,8 +476,7 @@ def kidney_events_by_subject(con, spec: FilterSpec) -> pd.DataFrame:
     rec, _, _ = renal_records(con, spec)
     if not (_present(rec, "EGFR") or _present(rec, "CREAT")):
         raise NotInExtract("neither eGFR nor serum creatinine is in this extract.")
-    rows, _ = _kidney_event_rows(rec, int(spec.option("renal_confirm_gap_days", CONFIRM_GAP_DAYS)))
-    return rows
+    return kidney_event_records(con, spec, rec)
 
 
 def kidney_events(con, spec: FilterSpec) -> pd.DataFrame:
@@ -596,7 +493,8 @@ def kidney_events(con, spec: FilterSpec) -> pd.DataFrame:
     rec, _, _ = renal_records(con, spec)
     if not (_present(rec, "EGFR") or _present(rec, "CREAT")):
         raise NotInExtract("neither eGFR nor serum creatinine is in this extract.")
-    rows, evaluable = _kidney_event_rows(rec, int(spec.option("renal_confirm_gap_days", CONFIRM_GAP_DAYS)))
+    rows = kidney_event_records(con, spec, rec)
+    evaluable = {p: _evaluable(rec, p)[0] for p in ("EGFR", "CREAT") if _present(rec, p)}
     den_pop = arm_denominators(con, spec)
     parts = []
     for param in ("EGFR", "CREAT"):
@@ -803,7 +701,7 @@ def _outliers(rec: pd.DataFrame) -> pd.Index:
     post = rec[(rec["phase"] == "post-baseline") & (rec["base"] > 0) & (rec["aval"] > 0)]
     if post.empty:
         return rec.index[:0]
-    log_scale = post["param"].map(lambda p: RENAL_PARAMS[p].log_scale).astype(bool)
+    log_scale = post["param"].map({k: p.log_scale for k, p in RENAL_PARAMS.items()}).astype(bool)
     change = np.where(log_scale, np.log(post["aval"] / post["base"]), post["pchg"]).astype(float)
     post = post.assign(_c=change, _abs=np.abs(change))
     extreme = post.sort_values(["_abs", "adt"], ascending=[False, True]).groupby(["usubjid", "param"]).head(1)
@@ -833,7 +731,7 @@ def renal_values_by_subject(con, spec: FilterSpec) -> pd.DataFrame:
     points = _outliers(rec)
     pairs = set(zip(rec.loc[points, "usubjid"], rec.loc[points, "param"]))
     out = rec.assign(visit=rec["avisit"], visitn=rec["avisitn"],
-                     outlier=[(u, p) in pairs for u, p in zip(rec["usubjid"], rec["param"])],
+                     outlier=pd.MultiIndex.from_arrays([rec["usubjid"], rec["param"]]).isin(list(pairs)),
                      outlier_point=rec.index.isin(points))
     out["adt"] = out["adt"].dt.date
     order = {k: i for i, k in enumerate(RENAL_PARAMS)}
@@ -924,264 +822,3 @@ def selected_row_subject(selected: pd.DataFrame | None) -> str | None:
     if selected is None or selected.empty or "Subject" not in selected:
         return None
     return str(selected["Subject"].iloc[0])
-
-
-# ---------------------------------------------------------------------------------------------
-# display wrappers (rounding happens only here)
-# ---------------------------------------------------------------------------------------------
-def _fmt_ci(est, lo, hi, dp: int) -> str:
-    from dashboard.formatting import fmt_num
-
-    if pd.isna(est):
-        return ""
-    if pd.isna(lo) or pd.isna(hi):
-        return fmt_num(est, dp)
-    return f"{fmt_num(est, dp)} ({fmt_num(lo, dp)}, {fmt_num(hi, dp)})"
-
-
-def _summary_display(frame: pd.DataFrame) -> pd.DataFrame:
-    from dashboard.formatting import fmt_num, wide_by_arm
-
-    rows = []
-    order = {k: i for i, k in enumerate(RENAL_PARAMS)}
-    for r in frame.itertuples(index=False):
-        meta = RENAL_PARAMS[r.param]
-        dp = meta.decimals
-        param = f"{r.label} ({r.unit})" if r.unit else r.label
-        base = {"Parameter": param, "Visit": r.visit, "_p": order[r.param], "_v": r.visitn, "arm": r.arm, "N": r.N}
-        mean_sd = f"{fmt_num(r.mean, dp)} ({fmt_num(r.sd, dp)})" if r.n > 1 else fmt_num(r.mean, dp) if r.n else ""
-        stats = [("n", str(int(r.n))),
-                 ("Mean (SD)", mean_sd),
-                 ("Median [Q1, Q3]",
-                  f"{fmt_num(r.median, dp)} [{fmt_num(r.q1, dp)}, {fmt_num(r.q3, dp)}]" if r.n else "")]
-        if meta.log_scale:
-            stats.append(("Geometric mean (95% CI)", _fmt_ci(r.gmean, r.gmean_lower, r.gmean_upper, dp)))
-            if r.visit != BASELINE_VISIT:
-                stats.append(("GMR to baseline (95% CI)", _fmt_ci(r.gmr, r.gmr_lower, r.gmr_upper, 2)))
-        elif r.visit != BASELINE_VISIT:
-            n_chg = "" if pd.isna(r.n_chg) else f"n={int(r.n_chg)}: "
-            stats.append(("Change from baseline, mean (95% CI)",
-                          n_chg + _fmt_ci(r.chg_mean, r.chg_lower, r.chg_upper, dp) if not pd.isna(r.chg_mean) else ""))
-        for i, (name, cell) in enumerate(stats):
-            rows.append({**base, "Statistic": name, "_s": i, "cell": cell})
-    long = pd.DataFrame(rows)
-    if long.empty:
-        return pd.DataFrame(columns=["Parameter", "Visit", "Statistic"])
-    long = long.sort_values(["_p", "_v", "_s"], kind="stable")
-    wide = wide_by_arm(long, ["Parameter", "Visit", "Statistic"], lambda r: r["cell"])
-    return wide
-
-
-def _slope_listing_display(frame: pd.DataFrame) -> pd.DataFrame:
-    from dashboard.formatting import fmt_num
-
-    return pd.DataFrame({"Subject": frame["usubjid"], "Arm": frame["arm"], "Values in fit": frame["n_values"],
-                         "Days since first dose (first-last)": [f"{fmt_num(a, 0)} to {fmt_num(b, 0)}"
-                                                                for a, b in zip(frame["first_day"], frame["last_day"])],
-                         "Baseline eGFR": [fmt_num(v) for v in frame["baseline"]],
-                         "Slope (mL/min/1.73 m2/yr)": [fmt_num(v, 2) for v in frame["slope_per_year"]]})
-
-
-def _slope_summary_display(frame: pd.DataFrame) -> pd.DataFrame:
-    from dashboard.formatting import fmt_num, wide_by_arm
-
-    rows = []
-    for r in frame.itertuples(index=False):
-        for i, (name, cell) in enumerate([
-                ("n", str(int(r.n))),
-                ("Mean (SD)", f"{fmt_num(r.mean, 2)} ({fmt_num(r.sd, 2)})" if r.n > 1 else fmt_num(r.mean, 2)),
-                ("95% CI of the mean", f"{fmt_num(r.lower, 2)}, {fmt_num(r.upper, 2)}" if r.n > 1 else ""),
-                ("Median [Q1, Q3]",
-                 f"{fmt_num(r.median, 2)} [{fmt_num(r.q1, 2)}, {fmt_num(r.q3, 2)}]" if r.n else "")]):
-            rows.append({"Statistic": name, "_s": i, "arm": r.arm, "N": r.N, "cell": cell})
-    long = pd.DataFrame(rows)
-    if long.empty:
-        return pd.DataFrame(columns=["Statistic"])
-    return wide_by_arm(long, ["Statistic"], lambda r: r["cell"])
-
-
-def _slope_difference_display(frame: pd.DataFrame) -> pd.DataFrame:
-    from dashboard.formatting import fmt_num
-
-    return pd.DataFrame({
-        "Comparison": [f"{a} minus {b}" for a, b in zip(frame["arm"], frame["reference"])],
-        "n": [f"{int(a)} vs {int(b)}" for a, b in zip(frame["n"], frame["n_reference"])],
-        "Difference in mean slope (95% CI), mL/min/1.73 m2/yr": [
-            _fmt_ci(d, lo, hi, 2) for d, lo, hi in zip(frame["difference"], frame["lower"], frame["upper"])],
-        "Welch df": [fmt_num(v, 1) for v in frame["df"]]})
-
-
-def _events_display(frame: pd.DataFrame) -> pd.DataFrame:
-    from dashboard.formatting import fmt_num, wide_by_arm
-
-    def cell(r):
-        if pd.isna(r["n"]):
-            return "not available"
-        n, evaluable = int(r["n"]), int(r["N_evaluable"])
-        if n == 0:
-            return f"0/{evaluable}"
-        text = f"{n}/{evaluable} ({fmt_num(r['pct'])}%)"
-        if not pd.isna(r["median_study_day"]):
-            text += f"; median day {fmt_num(r['median_study_day'], 0)}"
-        return text
-
-    # headers carry the population N; cells the evaluable N (baseline and follow-up)
-    data = frame.assign(N_evaluable=frame["N"], N=frame["N_population"])
-    wide = wide_by_arm(data, ["label"], cell)
-    return wide.rename(columns={"label": "Kidney endpoint"})
-
-
-def _events_listing_display(frame: pd.DataFrame) -> pd.DataFrame:
-    from dashboard.formatting import fmt_num
-
-    return pd.DataFrame({
-        "Subject": frame["usubjid"], "Arm": frame["arm"], "Endpoint": frame["label"],
-        "First met": frame["first_date"].astype("string"), "Study day": [fmt_num(v, 0) for v in frame["study_day"]],
-        "Value": [f"{fmt_num(v)} {u or ''}".strip() for v, u in zip(frame["value"], frame["unit"])],
-        "Baseline": [fmt_num(v) for v in frame["baseline"]],
-        "Confirmed on": frame["confirm_date"].astype("string").fillna(""),
-        "Out of window": np.where(frame["out_of_window"].astype(bool), "yes", ""),
-        "Source": [f"{f} row {int(r)}" for f, r in zip(frame["src_file"], frame["src_row"])]})
-
-
-def _shift_display(frame: pd.DataFrame, keys: list[str], levels: tuple[str, ...]) -> pd.DataFrame:
-    from dashboard.formatting import fmt_n_pct
-
-    data = frame.assign(cell=[fmt_n_pct(n, p) for n, p in zip(frame["n"], frame["pct"])])
-    wide = data.pivot_table(index=[*keys, "arm", "N", "baseline"], columns="post_baseline", values="cell",
-                            aggfunc="first", sort=False)
-    wide = wide.reindex(columns=[lv for lv in levels if lv in wide.columns])
-    wide.columns.name = None
-    return wide.reset_index()
-
-
-def _kdigo_shift_display(frame: pd.DataFrame) -> pd.DataFrame:
-    parts = []
-    for axis, levels in (("G", G_LEVELS), ("A", A_LEVELS)):
-        sub = frame[frame["axis"] == axis]
-        if len(sub):
-            wide = _shift_display(sub, ["axis", "comparison"], levels)
-            parts.append(wide)
-    # G rows have no A columns and vice versa: blank, not NaN
-    out = pd.concat(parts, ignore_index=True).fillna("") if parts else pd.DataFrame()
-    return out.rename(columns={"axis": "Axis", "comparison": "Baseline vs", "arm": "Arm", "N": "N evaluable",
-                               "baseline": "Baseline category"})
-
-
-def _risk_shift_display(frame: pd.DataFrame) -> pd.DataFrame:
-    return _shift_display(frame, ["comparison"], RISK_LEVELS).rename(
-        columns={"comparison": "Baseline vs", "arm": "Arm", "N": "N evaluable", "baseline": "Baseline risk"})
-
-
-def _grid_display(frame: pd.DataFrame) -> pd.DataFrame:
-    wide = frame.pivot_table(index=["timepoint", "arm", "N", "g"], columns="a", values="n", aggfunc="first",
-                             sort=False).reindex(columns=list(A_LEVELS))
-    wide.columns.name = None
-    return wide.reset_index().rename(columns={"timepoint": "Timepoint", "arm": "Arm", "N": "N with eGFR and UACR",
-                                              "g": "G category"})
-
-
-def _values_display(frame: pd.DataFrame) -> pd.DataFrame:
-    from dashboard.formatting import fmt_num
-
-    return pd.DataFrame({
-        "Subject": frame["usubjid"], "Arm": frame["arm"], "Parameter": frame["param"], "Visit": frame["visit"],
-        "Date": frame["adt"].astype("string"), "Study day": [fmt_num(v, 0) for v in frame["study_day"]],
-        "Value": [fmt_num(v, RENAL_PARAMS[p].decimals) for v, p in zip(frame["aval"], frame["param"])],
-        "Unit": frame["unit"],
-        "Change": [fmt_num(v, RENAL_PARAMS[p].decimals) for v, p in zip(frame["chg"], frame["param"])],
-        "% change": [fmt_num(v) for v in frame["pchg"]], "Phase": frame["phase"],
-        "Out of window": np.where(frame["out_of_window"].astype(bool), "yes", ""),
-        "Outlier": np.where(frame["outlier"].astype(bool), "yes", "")})
-
-
-def _change_display(frame: pd.DataFrame) -> pd.DataFrame:
-    from dashboard.formatting import fmt_num
-
-    return pd.DataFrame({
-        "Subject": frame["usubjid"], "Arm": frame["arm"], "Parameter": frame["param"], "Unit": frame["unit"],
-        "Baseline": [fmt_num(v, RENAL_PARAMS[p].decimals) for v, p in zip(frame["baseline"], frame["param"])],
-        "Last value": [fmt_num(v, RENAL_PARAMS[p].decimals) for v, p in zip(frame["last_value"], frame["param"])],
-        "Last visit": frame["last_visit"], "Last date": frame["last_date"].astype("string"),
-        "% change": [fmt_num(v) for v in frame["pct_change"]],
-        "Out of window": np.where(frame["out_of_window"].astype(bool), "yes", "")})
-
-
-def _parameters_display(frame: pd.DataFrame) -> pd.DataFrame:
-    return frame.rename(columns={"label": "Parameter", "unit": "Unit", "status": "Status", "source": "Source",
-                                 "paramcd": "PARAMCD", "baseline_method": "Baseline", "n_subjects": "Subjects",
-                                 "n_records": "Records", "n_excluded": "Excluded (no AVAL or ADT)",
-                                 "n_out_of_window": "Out-of-window values"}).drop(columns=["param"])
-
-
-# ---------------------------------------------------------------------------------------------
-# registration
-# ---------------------------------------------------------------------------------------------
-def register(add) -> None:
-    from dashboard.charts import renal as charts
-    from dashboard.tables import UNBLINDED_ONLY, TableSpec
-
-    p = functools.partial
-    add(TableSpec("renal_parameters", "Renal data in this extract", "renal", renal_parameters,
-                  display=_parameters_display, order=5,
-                  definition="Which renal parameters the extract holds (PARAMCD mapped by canonical lab code), "
-                             "whether eGFR is derived (CKD-EPI 2021) or supplied, and how the baseline is chosen."))
-    add(TableSpec("renal_summary_by_visit", "eGFR, creatinine, UACR and 24-h urine protein by visit", "renal",
-                  renal_summary_by_visit, display=_summary_display, order=10,
-                  charts=(p(charts.mean_over_visits, param="EGFR", measure="absolute"),
-                          p(charts.mean_over_visits, param="EGFR", measure="change"),
-                          p(charts.mean_over_visits, param="CREAT", measure="absolute"),
-                          p(charts.mean_over_visits, param="UACR", measure="absolute"),
-                          p(charts.mean_over_visits, param="UACR", measure="change")),
-                  definition="Scheduled visits as windowed in the extract (AVISIT/AVISITN); one value per subject "
-                             "and visit (closest to the target day). Mean (SD), median [Q1, Q3]; change from "
-                             "baseline mean with 95% t-CI (none at baseline). UACR and 24-h protein: geometric "
-                             "mean and geometric-mean ratio to baseline with 95% CI (log-normal summary). "
-                             "Values in the extract's unit."))
-    add(TableSpec("egfr_slope_summary", "eGFR slope by arm (mL/min/1.73 m2 per year)", "renal", egfr_slope_summary,
-                  display=_slope_summary_display, order=20,
-                  definition="Per-subject OLS slope of eGFR on time (t = days/365.25) over the baseline and every "
-                             "post-baseline value (total slope; KDIGO 2012; Levey et al., AJKD 2020 (eGFR slope)), summarized by arm with a "
-                             "95% t-CI. A display slope: inference uses a mixed model."))
-    add(TableSpec("egfr_slope_difference", "eGFR slope: difference between arms", "renal", egfr_slope_difference,
-                  display=_slope_difference_display, roles=UNBLINDED_ONLY, order=21,
-                  definition="Mean slope of each arm minus the reference arm (first in display order), "
-                             "95% CI by Welch's t (unequal variances). Closed session only."))
-    add(TableSpec("egfr_slope", "eGFR slope per subject", "renal", egfr_slope, display=_slope_listing_display,
-                  charts=(charts.slope_distribution,), order=22,
-                  definition="Subjects with a baseline eGFR and >=1 post-baseline value; total slope from baseline."))
-    add(TableSpec("kidney_events", "Subjects with kidney endpoints, by arm", "renal", kidney_events,
-                  display=_events_display, charts=(charts.kidney_events_chart,), order=30,
-                  definition="Subjects with the endpoint / subjects with a baseline and >=1 post-baseline value of "
-                             "the parameter (n/N, %), with the median study day of first occurrence. eGFR decline "
-                             "from baseline (any value, or confirmed by a value >=28 days later with none failing "
-                             "in between; KDIGO 2012; Levey et al., AJKD 2020 (eGFR slope)), creatinine doubling, KDIGO AKI by creatinine "
-                             "criteria (stage k = reached stage k or higher), eGFR <15. Column headers give the "
-                             "population N."))
-    add(TableSpec("kidney_events_by_subject", "Kidney endpoints: subjects and first dates", "renal",
-                  kidney_events_by_subject, display=_events_listing_display, order=31,
-                  definition="One row per subject and endpoint met: first date met (and confirmation date), the "
-                             "value, its baseline and the source record. 'Out of window' marks a value from a visit "
-                             "flagged out of its window (kept)."))
-    add(TableSpec("kdigo_shift", "KDIGO G and A category shift", "renal", kdigo_shift, display=_kdigo_shift_display,
-                  order=40,
-                  definition="Baseline KDIGO category vs last on study and vs worst after baseline, n (%) of "
-                             "subjects with a baseline and >=1 post-baseline value (KDIGO 2012; UACR "
-                             "in mg/g)."))
-    add(TableSpec("kdigo_risk_shift", "KDIGO risk category shift", "renal", kdigo_risk_shift,
-                  display=_risk_shift_display, order=41,
-                  definition="KDIGO heat-map risk (low / moderately increased / high / very high) from G and A at "
-                             "the same visit, baseline vs last and vs worst."))
-    add(TableSpec("kdigo_grid", "KDIGO G x A grid at baseline and last visit", "renal", kdigo_grid,
-                  display=_grid_display, charts=(charts.kdigo_heatmap,), order=42,
-                  definition="Subjects per KDIGO G x A cell at baseline and at their latest visit with both eGFR "
-                             "and UACR; cell colour is the KDIGO risk."))
-    add(TableSpec("renal_change_to_last", "Percent change from baseline to the last value", "renal",
-                  renal_change_to_last, display=_change_display,
-                  charts=(p(charts.waterfall, param="EGFR"), p(charts.waterfall, param="UACR")), order=50,
-                  definition="100 x (last - baseline) / baseline; last = the latest post-baseline value on study."))
-    add(TableSpec("renal_values_by_subject", "Renal values by subject", "renal", renal_values_by_subject,
-                  display=_values_display, charts=(p(charts.spaghetti, param="EGFR"),), order=60,
-                  definition="Every renal value with its baseline and change; out-of-window values are kept and "
-                             "marked. Outliers: the subject's most extreme change from baseline lies outside the Tukey "
-                             "fences (Q1 - 1.5 IQR, Q3 + 1.5 IQR) of all subjects'."))
