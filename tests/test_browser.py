@@ -277,13 +277,6 @@ def _check_every_page(servers, browser, dataset: str, role: str) -> None:
                                                                           f"{dataset}_{role}")]
     finally:
         page.close()
-    # KNOWN, open (issue 15 is not resolved): on the three-arm CDISC pilot the lab shift heat map's
-    # arm facets are wider than a 1280 px screen. Reported, not failed, until the chart wraps its facets.
-    known = [f for f in failures if dataset == "pilot" and role == "unblinded"
-             and f.startswith("labs @1280: runs off screen")]
-    if known:
-        print("KNOWN (issue 15):", "; ".join(known))
-    failures = [f for f in failures if f not in known]
     assert not failures, "\n".join(failures) + "\n--- server log ---\n" + log.read_text()[-3000:]
 
 
