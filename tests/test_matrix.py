@@ -12,8 +12,8 @@ empty; it may not raise anything else. Rows of the matrix:
   with-problems sample, pharmaverseadam) and for the sample under the zero-subject filter; the
   pilot as CSV and Parquet gets the table rows only (its pages are the XPT pilot's, rendered by
   ``test_pages.py``; CPU time is the CI budget's limit);
-- the sample with each optional contract column removed in turn (tables computed directly,
-  see :func:`test_tables_compute_without_each_optional_column`).
+- the sample with each optional contract column removed in turn: ``test_matrix_columns.py`` (its
+  own file, so pytest-xdist runs it beside this one).
 """
 
 from __future__ import annotations
@@ -21,10 +21,8 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import io
-import re
 from pathlib import Path
 
-import pandas as pd
 import pytest
 
 from dashboard import db, registry
@@ -185,77 +183,3 @@ def test_every_page_renders_on_each_extract(monkeypatch, extract_path, name):
 @pytest.mark.slow
 def test_every_page_renders_for_zero_subjects(monkeypatch):
     assert _page_exceptions(monkeypatch, SAMPLE, ZERO_SUBJECTS) == {}
-
-
-# -- the sample with each optional column removed ---------------------------------------------
-
-def _optional_columns() -> list[tuple[str, str]]:
-    """(domain, column) for every optional contract column the sample's files carry."""
-    from data_contracts import CONTRACTS
-
-    out = []
-    for name, contract in CONTRACTS.items():
-        path = SAMPLE / f"{contract.file_stems[0]}.csv"
-        if path.exists():
-            header = pd.read_csv(path, nrows=0).columns
-            out += [(name, c) for c in header if c in contract.columns and c not in contract.required_columns]
-    return out
-
-
-@pytest.fixture(scope="session")
-def sql_reads():
-    """The SQL each registered table runs on the full sample (traced once through ``db.run``), to
-    tell which tables can see a column."""
-    from dashboard.load import load_extract
-
-    con, _ = load_extract(SAMPLE, "unblinded")
-    texts: dict[str, str] = {}
-    current: list[str] = []
-    real_run = db.run
-
-    def tracing_run(c, sql, params=None):
-        current.append(sql)
-        return real_run(c, sql, params)
-
-    db.run = tracing_run
-    try:
-        for entry in registry.tables_for(None, "unblinded"):
-            current.clear()
-            with contextlib.suppress(Exception):
-                registry.compute(entry.name, con, FilterSpec(), "unblinded")
-            texts[entry.name] = " ".join(current)
-    finally:
-        db.run = real_run
-    yield con, texts
-    con.close()
-
-
-def _reads(text: str, domain: str, column: str) -> bool:
-    """True when SQL text reads ``column`` of ``domain``: it names the domain's table (for ADSL also
-    the ``population`` macro or ``subjects`` view built on it) and the column (any case: the
-    population carries ADSL columns under lower-case names such as ``trtsdt``), or selects ``*`` from it."""
-    tables = ["adsl", "population", "subjects"] if domain == "ADSL" else [domain.lower()]
-    if not any(re.search(rf"\b{t}\b", text, re.IGNORECASE) for t in tables):
-        return False
-    star = rf"\*\s*(EXCLUDE\s*\([^)]*\)\s*)?FROM\s+{domain.lower()}\b"
-    return bool(re.search(rf"\b{column}\b", text, re.IGNORECASE) or re.search(star, text, re.IGNORECASE))
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("domain,column", _optional_columns(), ids=lambda v: str(v))
-def test_tables_compute_without_each_optional_column(sql_reads, domain, column):
-    """The loader adds an optional contract column the file lacks as an empty column
-    (``load._finalise_table``), so the variant is the loaded sample with that column emptied; the
-    tables whose SQL reads the column (:func:`_reads`, traced on the full sample) are computed, since
-    no other table can see the change. The column is restored afterwards."""
-    con, texts = sql_reads
-    names = {name for name, text in texts.items() if _reads(text, domain, column)}
-    table = domain.lower()
-    con.execute(f'CREATE TEMP TABLE _keep AS SELECT * FROM "{table}"')
-    try:
-        con.execute(f'UPDATE "{table}" SET "{column}" = NULL')
-        assert table_failures(con, "unblinded", FilterSpec(), names) == []
-    finally:
-        con.execute(f'DELETE FROM "{table}"')
-        con.execute(f'INSERT INTO "{table}" SELECT * FROM _keep')
-        con.execute("DROP TABLE _keep")
