@@ -161,7 +161,7 @@ def number_style(frame: pd.DataFrame):
 
 #: The content column of a 1280 px screen beside the sidebar: a static table whose longest words
 #: need more than this together is set in smaller type (a listing of a dozen columns).
-WIDE_TABLE_PX = 860
+WIDE_TABLE_PX = 900
 SMALL_TYPE = 0.8
 
 

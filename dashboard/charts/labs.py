@@ -86,7 +86,8 @@ def lab_shift_heatmap(frame: pd.DataFrame) -> alt.Chart:
         stroke="white", strokeWidth=2).encode(
         color=alt.Color("signed_pct:Q", title="% of N (orange: worse, blue: better)",
                         scale=alt.Scale(scheme="blueorange", domain=[-top, top], domainMid=0),
-                        legend=alt.Legend(labelExpr="abs(datum.value) + '%'", orient="bottom", direction="horizontal")),
+                        legend=alt.Legend(labelExpr="abs(datum.value) + '%'", orient="bottom", direction="horizontal",
+                                          titleLimit=0, gradientLength=260)),
         tooltip=tips)
     text = base.mark_text(fontSize=FONT_SIZE, lineBreak="\n").encode(
         text="label:N", color=alt.condition(f"abs(datum.signed_pct) > {top * 0.6}", alt.value("white"), alt.value("black")))
