@@ -87,9 +87,26 @@ def _reads(text: str, domain: str, column: str) -> bool:
     return bool(re.search(rf"\b{column}\b", text, re.IGNORECASE) or re.search(star, text, re.IGNORECASE))
 
 
+SUBJECT_LEVEL = ("ADSL", "ADEX")  # one class each half, so pytest-xdist (--dist loadscope) runs them side by side
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("domain,column", _optional_columns(), ids=lambda v: str(v))
-def test_tables_compute_without_each_optional_column(sql_reads, domain, column):
+class TestSubjectLevelAndExposureColumns:
+    @pytest.mark.parametrize("domain,column", [dc for dc in _optional_columns() if dc[0] in SUBJECT_LEVEL],
+                             ids=lambda v: str(v))
+    def test_tables_compute_without_each_optional_column(self, sql_reads, domain, column):
+        _check_without_column(sql_reads, domain, column)
+
+
+@pytest.mark.slow
+class TestEventAndFindingsColumns:
+    @pytest.mark.parametrize("domain,column", [dc for dc in _optional_columns() if dc[0] not in SUBJECT_LEVEL],
+                             ids=lambda v: str(v))
+    def test_tables_compute_without_each_optional_column(self, sql_reads, domain, column):
+        _check_without_column(sql_reads, domain, column)
+
+
+def _check_without_column(sql_reads, domain: str, column: str) -> None:
     """The loader adds an optional contract column the file lacks as an empty column
     (``load._finalise_table``), so the variant is the loaded sample with that column emptied; the
     tables whose SQL reads the column (:func:`_reads`, traced on the full sample) are computed, since
