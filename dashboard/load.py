@@ -317,7 +317,8 @@ def _load_domain(ctx: _Context, contract: DomainContract, files: list[SourceFile
         read = accepted = 0
         quarantined_rows: set[int] = set()
         rows = _blinded_rows(ctx, contract, src, rename) if ctx.role is Role.BLINDED else None
-        for start, chunk in iter_chunks(src, enc, ctx.chunk_rows):
+        dates = {raw for raw, canon in rename.items() if canon in contract.columns_of_kind("date")}
+        for start, chunk in iter_chunks(src, enc, ctx.chunk_rows, dates):
             frame = _prepare_chunk(ctx, contract, src, rename, dropped, start, chunk, rows)
             bad = _validate_chunk(ctx, contract, src, frame)
             read += len(frame)
