@@ -665,6 +665,8 @@ def _quarantine_sql(ctx: _Context, contract: DomainContract, sql: str, expected:
     hits = db.run(ctx.con, sql)
     if hits.empty:
         return
+    # In file order: a parallel query returns its rows in any order, and findings must not vary by run.
+    hits = hits.sort_values([SRC_FILE, SRC_ROW], kind="stable").reset_index(drop=True)
     for h in hits.itertuples(index=False):
         row = int(h.SRC_ROW)
         subj = format_value(h.USUBJID)
