@@ -282,19 +282,42 @@ def _cutoff_accuracy(x: np.ndarray, y: np.ndarray, k: int) -> float:
 
 
 def loo_cutoff_accuracy(x: np.ndarray, y: np.ndarray, k: int) -> float:
-    """Leave-one-out accuracy of the best single cut-off (each side predicts its majority arm)."""
+    """Leave-one-out accuracy of the best single cut-off (each side predicts its majority arm).
+
+    For each subject, the best cut-off of the *other* subjects (the lowest of equally good ones)
+    predicts its arm. Computed from one table of cut-offs: leaving subject i out takes it from
+    every cut-off at or above its value, and removes its value's cut-off when no other subject
+    has that value (work per block of subjects is bounded, so memory stays small)."""
     n = len(x)
+    if n == 0:
+        return 0.0
+    values, counts_v = np.unique(x, return_counts=True)
+    below, _ = _cutoff_tables(x, y, k)
+    total = np.bincount(y, minlength=k).astype(float)
+    m = len(values)
+    vi = np.searchsorted(values, x)
+    cut = np.arange(m)
     correct = 0
-    for i in range(n):
-        keep = np.arange(n) != i
-        xs, ys = x[keep], y[keep]
-        below, _ = _cutoff_tables(xs, ys, k)
-        total = np.bincount(ys, minlength=k)
-        acc = below.max(axis=1) + (total - below).max(axis=1)
-        best = int(acc.argmax())
-        t = np.unique(xs)[best]
-        side = below[best] if x[i] <= t else total - below[best]
-        correct += int(side.argmax() == y[i])
+    block = max(1, 2_000_000 // max(1, m))
+    for s in range(0, n, block):
+        i = np.arange(s, min(n, s + block))
+        rows = np.arange(len(i))
+        at_or_above = cut[None, :] >= vi[i][:, None]              # b x m: the cut-offs subject i counts in
+        best_below = best_above = None
+        for a in range(k):                                        # per arm: 2-D work, no tiny last axis
+            mine = (y[i] == a)[:, None]
+            below_a = below[None, :, a] - (at_or_above & mine)
+            above_a = (total[a] - mine) - below_a
+            best_below = below_a if best_below is None else np.maximum(best_below, below_a)
+            best_above = above_a if best_above is None else np.maximum(best_above, above_a)
+        acc = best_below + best_above
+        gone = counts_v[vi[i]] == 1                               # its value's cut-off is not one of the others'
+        acc[rows[gone], vi[i][gone]] = -1.0
+        best = acc.argmax(axis=1)
+        own = np.eye(k)[y[i]]
+        chosen = below[best] - (best >= vi[i])[:, None] * own      # the others below the chosen cut-off, per arm
+        side = np.where((x[i] <= values[best])[:, None], chosen, (total[None, :] - own) - chosen)
+        correct += int((side.argmax(axis=1) == y[i]).sum())
     return correct / n
 
 
@@ -462,6 +485,75 @@ def arm_scores(con, domains: dict[str, list[str]], arms: pd.Series, reviewed: tu
     return out
 
 
+def _majority_accuracies(sig: np.ndarray, pk: np.ndarray, n_params: int, yrow: np.ndarray, n: int, k: int,
+                         sizes: np.ndarray) -> np.ndarray:
+    """:func:`loo_majority_accuracy` for every parameter at once. Rows are (parameter ``pk``,
+    subject of arm ``yrow``) with a value-set code ``sig`` (-1: none); the subjects of a parameter
+    without a row share one signature ("no records")."""
+    have = sig >= 0
+    pk_h, sig_h, y_h = pk[have], sig[have], yrow[have]
+    gid = pd.factorize(pk_h.astype(np.int64) * (int(sig_h.max(initial=0)) + 1) + sig_h)[0]
+    groups = np.bincount(gid * k + y_h, minlength=(gid.max(initial=-1) + 1) * k).reshape(-1, k).astype(float)
+    own = groups[gid]
+    own[np.arange(len(gid)), y_h] -= 1
+    eye = np.eye(k)
+    fallback = sizes[None, :] - eye                         # the others' arms, for a subject of each arm
+    alone = own.sum(axis=1) == 0
+    own[alone] = fallback[y_h[alone]]
+    correct = np.bincount(pk_h, weights=(own.argmax(axis=1) == y_h), minlength=n_params)
+    # subjects without records in a parameter: one group, its counts the arm sizes less those with records
+    absent = sizes[None, :] - np.bincount(pk_h * k + y_h, minlength=n_params * k).reshape(n_params, k)
+    for a in range(k):
+        votes = absent - eye[a]
+        votes = np.where(votes.sum(axis=1, keepdims=True) > 0, votes, fallback[a])
+        correct += np.where(votes.argmax(axis=1) == a, absent[:, a], 0)
+    if n < 4 or k < 2:
+        return np.zeros(n_params)
+    return correct / n
+
+
+def _numeric_scores_by_parameter(x: np.ndarray, pk: np.ndarray, n_params: int, pos: np.ndarray, yrow: np.ndarray,
+                                 n: int, k: int, sizes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`numeric_scores` for every parameter at once: rows are (parameter ``pk``, subject
+    ``pos`` of arm ``yrow``) with number ``x`` (NaN = none); returns (accuracy, purity) per parameter."""
+    accuracy, purity = np.zeros(n_params), np.zeros(n_params)
+    have = ~np.isnan(x)
+    count = np.bincount(pk[have], minlength=n_params)
+    use = have & (count[pk] >= 4)
+    if not use.any():
+        return accuracy, purity
+    xs, ps, ys, ss = x[use], pk[use], yrow[use], pos[use]
+    order = np.lexsort((xs, ps))
+    xs, ps, ys, ss = xs[order], ps[order], ys[order], ss[order]
+    onehot = np.zeros((len(xs), k))
+    onehot[np.arange(len(xs)), ys] = 1
+    cum = onehot.cumsum(axis=0)
+    new_p = np.r_[True, ps[1:] != ps[:-1]]
+    start = np.flatnonzero(new_p)
+    base = (cum - onehot)[start][np.cumsum(new_p) - 1]           # cumulated counts before each parameter
+    within = cum - base
+    totals = np.zeros((n_params, k))
+    np.add.at(totals, ps, onehot)
+    last = np.r_[(xs[1:] != xs[:-1]) | (ps[1:] != ps[:-1]), True]
+    first = np.r_[True, (xs[1:] != xs[:-1]) | (ps[1:] != ps[:-1])]
+    below, p_below = within[last], ps[last]
+    above, p_above = totals[ps[first]] - (within - onehot)[first], ps[first]
+    np.maximum.at(purity, p_below, group_purity(below, sizes))
+    np.maximum.at(purity, p_above, group_purity(above, sizes))
+    scored = count >= max(2 * GROUP_MIN_SUBJECTS, n / 2)
+    rows = scored[p_below]
+    if rows.any():
+        best = np.full(n_params, -np.inf)
+        np.maximum.at(best, p_below[rows], below[rows].max(axis=1) + (totals[p_below[rows]] - below[rows]).max(axis=1))
+        for j in np.flatnonzero(scored):
+            accuracy[j] = best[j] / count[j]
+            if accuracy[j] >= ACCURACY_LIMIT - 0.05:
+                mine = (ps == j)
+                keep = np.argsort(ss[mine], kind="stable")          # subject order, as a per-subject array has
+                accuracy[j] = loo_cutoff_accuracy(xs[mine][keep], ys[mine][keep], k)
+    return accuracy, purity
+
+
 def _score_pass(domain, per_subject, groups, numeric, columns, arms, y, k, sizes, by_parameter=False) -> list[ArmScore]:
     n = len(y)
     pos_all = arms.index.get_indexer(per_subject["_s"].astype("string"))
@@ -480,36 +572,42 @@ def _score_pass(domain, per_subject, groups, numeric, columns, arms, y, k, sizes
                   .assign(purity=lambda f: gpurity.reindex(f["_g"]).to_numpy())
                   .groupby(["_p", "_name"], dropna=False)["purity"].max().to_dict()) if len(exploded) else {}
     out = []
+    if per_subject.empty:
+        return out
+    # Every parameter at once: parameter codes in the order they are reported (sorted, missing
+    # last), one row per (parameter, subject).
+    per_subject = per_subject.drop_duplicates(["_p", "_pos"])
+    pk, params = pd.factorize(per_subject["_p"], sort=True, use_na_sentinel=False)
+    n_params = len(params)
+    pos = per_subject["_pos"].to_numpy()
+    yrow = y[pos]
     # Per parameter only the mean: the extremes of many visits add chance separations of a real
     # clinical effect, not arm information a mean would miss.
     summaries = ("avg",) if by_parameter else ("avg", "min", "max")
-    for p, frame in per_subject.groupby("_p", sort=True, dropna=False):
-        frame = frame.drop_duplicates("_pos")
-        pos = frame["_pos"].to_numpy()
+    accuracy = {c: _majority_accuracies(pd.factorize(per_subject["sig:" + c])[0], pk, n_params, yrow, n, k, sizes)
+                for c in columns}
+    tail = {c: np.zeros(n_params) for c in columns}
+    for c in numeric:
+        for fn in summaries:
+            x = per_subject[f"{fn}:{c}"].to_numpy(dtype=float, na_value=np.nan)
+            a, q = _numeric_scores_by_parameter(x, pk, n_params, pos, yrow, n, k, sizes)
+            accuracy[c], tail[c] = np.maximum(accuracy[c], a), np.maximum(tail[c], q)
+    for j, p in enumerate(params):
         for c in columns:
-            sig = np.full(n, -1)
-            sig[pos] = pd.factorize(frame["sig:" + c])[0]
-            accuracy = loo_majority_accuracy(sig, y, k)
+            acc, tl = float(accuracy[c][j]), float(tail[c][j])
             # (Subjects without records are no group of their own: where records exist for one arm
             # only, that arm's subjects form the value groups; a tiny extract's few records would
             # otherwise make "everyone else" a pure group.)
             purity = best_group.get((p, c), 0.0)
-            tail = 0.0
-            if c in numeric:
-                for fn in summaries:
-                    x = np.full(n, np.nan)
-                    x[pos] = frame[f"{fn}:{c}"].to_numpy(dtype=float, na_value=np.nan)
-                    a, q = numeric_scores(x, y, k, sizes)
-                    accuracy, tail = max(accuracy, a), max(tail, q)
             # A lab or vital-sign value per parameter is judged by its leave-one-out accuracy: a real
             # effect moves a whole arm (which accuracy measures) and in a small trial its strongest
             # responders can make a pure tail of half an arm (NCT04562025-like proteinuria, measured
             # in tests/test_blinding_adversarial.py); a planted separator (a drug level, 0 on placebo)
             # reaches accuracy ~1. Everywhere else a pure tail refuses too.
             if not by_parameter:
-                purity = max(purity, tail)
-            refuse = purity >= GROUP_PURITY or _beyond_chance(accuracy, y, k)
-            out.append(ArmScore(domain, c, str(p), round(accuracy, 4), round(purity, 4), refuse, round(tail, 4)))
+                purity = max(purity, tl)
+            refuse = purity >= GROUP_PURITY or _beyond_chance(acc, y, k)
+            out.append(ArmScore(domain, c, str(p), round(acc, 4), round(purity, 4), refuse, round(tl, 4)))
     return out
 
 

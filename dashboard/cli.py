@@ -79,6 +79,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data-cut", type=_date, default=None, help="cut the data at this date (YYYY-MM-DD)")
     p.add_argument("--with-problems", action="store_true", help="plant data problems (listed in problems.json)")
     p.add_argument("--format", choices=["csv", "parquet"], default="csv")
+    p.add_argument("--years", type=_positive_int, default=None,
+                   help="outcome-trial scale: years of follow-up of a completer (1-5; quarterly visits)")
+    p.add_argument("--lab-params", type=_positive_int, default=None,
+                   help="outcome-trial scale: ADLB parameters (17-40)")
     p.add_argument("--previous-cut", type=_date, default=None,
                    help="write two cuts of the same trial: OUT/previous (cut at this date) and OUT/current "
                    "(naming ../previous), with planted late entries, edits and a deletion (planted_changes.json)")
@@ -189,6 +193,16 @@ def _load(args) -> int:
 def _generate(args) -> int:
     from dashboard.generate import generate_extract, generate_two_cuts
 
+    if args.years is not None or args.lab_params is not None:
+        from dashboard.generate import generate_outcome_extract
+
+        if args.blinded or args.data_cut or args.with_problems or args.previous_cut:
+            raise ValueError("--years/--lab-params (outcome-trial scale) cannot be combined with --blinded, "
+                             "--data-cut, --with-problems or --previous-cut.")
+        report = generate_outcome_extract(args.out, seed=args.seed, subjects=args.subjects, years=args.years or 3,
+                                          lab_params=args.lab_params or 40, formats=(args.format,))[args.format]
+        print(f"wrote {len(report.files)} files to {args.out}: " + ", ".join(f"{k} {v}" for k, v in report.rows.items()))
+        return EXIT_OK
     if args.previous_cut is not None:
         if args.with_problems:
             raise ValueError("--previous-cut and --with-problems cannot be combined; give one of them.")

@@ -118,10 +118,17 @@ def consistency_findings(con) -> list[Finding]:
             out.append(Finding("ADAE", file, None, None, "AESER", "more_fatal_than_serious", str(n_serious),
                                f"{file}: {n_fatal} subjects have a fatal TEAE but only {n_serious} a serious "
                                "TEAE; expected every fatal TEAE to be serious (ICH E2A).", FLAGGED))
-    adlb = _frame(con, "adlb", ["USUBJID", "ADT", "PARAMTYP", "SRC_FILE", "SRC_ROW"])
-    if adlb is not None and len(adlb) and death.notna().any():
-        lb = adlb[_norm(adlb["PARAMTYP"]) != "DERIVED"].copy()
-        lb["DTHDT"] = lb["USUBJID"].map(subj["DTHDT"])
-        out += _row_findings("ADLB", lb[_dates(lb["ADT"]) > _dates(lb["DTHDT"])], "ADT", "lab_after_death",
+    if db.table_exists(con, "adlb") and death.notna().any():
+        # In SQL: ADLB is the one domain of millions of rows, and only the rows after a death are wanted.
+        cols = set(db.table_columns(con, "adlb"))
+        derived = ("coalesce(upper(trim(CAST(l.PARAMTYP AS VARCHAR), ' \t\n\r')), '') <> 'DERIVED'"
+                   if "PARAMTYP" in cols else "TRUE")
+        adt = "l.ADT" if "ADT" in cols else "NULL"
+        lb = db.run(con, f"""
+            WITH d AS (SELECT USUBJID, first(DTHDT ORDER BY SRC_FILE, SRC_ROW) AS DTHDT FROM adsl GROUP BY USUBJID)
+            SELECT l.USUBJID, {adt} AS ADT, l.SRC_FILE, l.SRC_ROW, d.DTHDT
+            FROM adlb l JOIN d USING (USUBJID)
+            WHERE {derived} AND {adt} > d.DTHDT ORDER BY l.SRC_FILE, l.SRC_ROW""")
+        out += _row_findings("ADLB", lb, "ADT", "lab_after_death",
                              lambda r: f"a date on or before the ADSL death date DTHDT {_day(r['DTHDT'])}")
     return out

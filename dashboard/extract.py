@@ -219,16 +219,18 @@ def read_columns(src: SourceFile, encoding: str = "utf-8") -> list[str]:
     return columns
 
 
-def iter_chunks(src: SourceFile, encoding: str = "utf-8",
-                chunk_rows: int = DEFAULT_CHUNK_ROWS) -> Iterator[tuple[int, pd.DataFrame]]:
+def iter_chunks(src: SourceFile, encoding: str = "utf-8", chunk_rows: int = DEFAULT_CHUNK_ROWS,
+                date_columns: frozenset[str] | set[str] = frozenset()) -> Iterator[tuple[int, pd.DataFrame]]:
     """Yield ``(first_record_number, frame)`` chunks; record numbers are 1-based, header excluded.
 
     CSV cells are read as text ("NA" stays the text "NA": it is North America in some ADSLs).
-    An unreadable, empty or wrongly encoded file raises :class:`ExtractError`.
+    Parquet/XPT DATE columns named in ``date_columns`` come as datetime64 (not one Python date
+    object per cell); others as the reader gives them. An unreadable, empty or wrongly encoded
+    file raises :class:`ExtractError`.
     """
     start = 1
     try:
-        for frame in _raw_chunks(src, encoding, chunk_rows):
+        for frame in _raw_chunks(src, encoding, chunk_rows, date_columns):
             if frame.columns.empty:
                 break
             yield start, frame
@@ -260,21 +262,38 @@ def _first_undecodable_line(path: Path, encoding: str) -> tuple[int, bytes] | No
     return None
 
 
-def _raw_chunks(src: SourceFile, encoding: str, chunk_rows: int) -> Iterator[pd.DataFrame]:
+def _raw_chunks(src: SourceFile, encoding: str, chunk_rows: int,
+                date_columns: frozenset[str] | set[str] = frozenset()) -> Iterator[pd.DataFrame]:
     if src.path.stat().st_size == 0:
         raise ExtractError(f"{src.name}: the file is empty; expected a header and at least one {src.domain} row.")
     if src.format == "csv":
+        done = 0
         try:
-            reader = pd.read_csv(src.path, dtype=str, keep_default_na=False, na_values=[], chunksize=chunk_rows,
-                                 encoding=encoding, encoding_errors="strict")
-            yield from reader
-        except pd.errors.EmptyDataError:
-            raise ExtractError(f"{src.name}: the file is empty; expected a header and at least one {src.domain} row.") from None
+            for frame in _arrow_csv_chunks(src, encoding, chunk_rows):
+                done += len(frame)
+                yield frame
+            return
+        except _NotForArrow:
+            pass
+        # pandas' reader: any other encoding, and every file Arrow's reader refuses (ragged rows,
+        # undecodable bytes), so the messages stay pandas' and the decode error names its line;
+        # the records Arrow already gave are skipped.
+        for frame in _pandas_csv_chunks(src, encoding, chunk_rows):
+            if done >= len(frame):
+                done -= len(frame)
+                continue
+            yield frame.iloc[done:]
+            done = 0
     elif src.format == "parquet":
+        import pyarrow as pa
         import pyarrow.parquet as pq
 
         pf = pq.ParquetFile(src.path)
         for batch in pf.iter_batches(batch_size=chunk_rows):
+            for name in date_columns:
+                i = batch.schema.get_field_index(name)
+                if i >= 0 and pa.types.is_date(batch.schema.field(i).type):
+                    batch = batch.set_column(i, name, batch.column(i).cast(pa.timestamp("us")))
             yield batch.to_pandas()
     else:
         import pyreadstat
@@ -283,6 +302,58 @@ def _raw_chunks(src: SourceFile, encoding: str, chunk_rows: int) -> Iterator[pd.
         kwargs = {"encoding": encoding} if src.format == "xpt" else {}
         for frame, _meta in pyreadstat.read_file_in_chunks(reader, str(src.path), chunksize=chunk_rows, **kwargs):
             yield frame
+
+
+class _NotForArrow(Exception):
+    """Arrow's CSV reader cannot read this file as pandas would: read it with pandas."""
+
+
+def _arrow_csv_chunks(src: SourceFile, encoding: str, chunk_rows: int) -> Iterator[pd.DataFrame]:
+    """The CSV's records as text, ``chunk_rows`` at a time, by Arrow's (multi-threaded) reader: the
+    same cells as ``pandas.read_csv(dtype=str, keep_default_na=False)`` gives (empty is "")."""
+    import codecs
+
+    import pyarrow as pa
+    import pyarrow.csv as pa_csv
+
+    if codecs.lookup(encoding).name != "utf-8":
+        raise _NotForArrow
+    read = pa_csv.ReadOptions(block_size=8 << 20)
+    try:
+        names = pa_csv.open_csv(src.path, read_options=read).schema.names
+    except (pa.ArrowInvalid, OSError):
+        raise _NotForArrow from None
+    if len(set(names)) != len(names):
+        raise _NotForArrow
+    convert = pa_csv.ConvertOptions(column_types={n: pa.string() for n in names}, strings_can_be_null=False,
+                                    quoted_strings_can_be_null=False)
+    try:
+        reader = pa_csv.open_csv(src.path, read_options=read, convert_options=convert)
+        buffered, rows, yielded = [], 0, False
+        for batch in reader:
+            if batch.num_rows == 0:
+                continue
+            buffered.append(batch)
+            rows += batch.num_rows
+            while rows >= chunk_rows:
+                table = pa.Table.from_batches(buffered)
+                yield table.slice(0, chunk_rows).to_pandas()
+                yielded = True
+                rest = table.slice(chunk_rows)
+                buffered, rows = rest.to_batches(), rest.num_rows
+        if rows or not yielded:  # a header-only file gives its columns and no rows, as pandas does
+            yield pa.Table.from_batches(buffered, schema=reader.schema).to_pandas()
+    except pa.ArrowInvalid:
+        raise _NotForArrow from None
+
+
+def _pandas_csv_chunks(src: SourceFile, encoding: str, chunk_rows: int) -> Iterator[pd.DataFrame]:
+    try:
+        reader = pd.read_csv(src.path, dtype=str, keep_default_na=False, na_values=[], chunksize=chunk_rows,
+                             encoding=encoding, encoding_errors="strict")
+        yield from reader
+    except pd.errors.EmptyDataError:
+        raise ExtractError(f"{src.name}: the file is empty; expected a header and at least one {src.domain} row.") from None
 
 
 SAS_EPOCH = pd.Timestamp("1960-01-01")

@@ -1568,3 +1568,215 @@ def _write_extract(out_dir: Path, tables: dict, problems: list[PlantedProblem], 
         path.write_text(json.dumps([dataclasses.asdict(p) for p in problems], indent=2) + "\n", encoding="utf-8")
         files.append(path)
     return GenerationReport(out_dir=out_dir, files=files, rows=rows, problems=problems, data_cut=data_cut)
+
+
+# -- outcome-trial scale (benchmarks) ---------------------------------------------------------
+
+#: Analytes added at outcome-trial scale beyond the sample's 17 (PARAMCD, PARAM, PARCAT1, unit,
+#: decimals, reference range), each drawn from a template analyte's values (below) mapped
+#: linearly onto its own reference range, so the range indicators stay the template's.
+_EXTRA_LABS = (
+    ("BICARB", "Bicarbonate (mmol/L)", "CHEMISTRY", "mmol/L", 0, 22.0, 29.0),
+    ("CA", "Calcium (mmol/L)", "CHEMISTRY", "mmol/L", 2, 2.15, 2.55),
+    ("CHOL", "Cholesterol (mmol/L)", "METABOLIC", "mmol/L", 2, 3.0, 5.2),
+    ("CK", "Creatine Kinase (U/L)", "CHEMISTRY", "U/L", 0, 30.0, 200.0),
+    ("CL", "Chloride (mmol/L)", "CHEMISTRY", "mmol/L", 0, 98.0, 107.0),
+    ("CYSC", "Cystatin C (mg/L)", "RENAL", "mg/L", 2, 0.6, 1.0),
+    ("EOS", "Eosinophils (10^9/L)", "HEMATOLOGY", "10^9/L", 2, 0.02, 0.5),
+    ("GGT", "Gamma Glutamyl Transferase (U/L)", "LIVER", "U/L", 0, 10.0, 60.0),
+    ("HCT", "Hematocrit (%)", "HEMATOLOGY", "%", 1, 36.0, 50.0),
+    ("HDL", "HDL Cholesterol (mmol/L)", "METABOLIC", "mmol/L", 2, 1.0, 2.0),
+    ("LDH", "Lactate Dehydrogenase (U/L)", "CHEMISTRY", "U/L", 0, 120.0, 250.0),
+    ("LDL", "LDL Cholesterol (mmol/L)", "METABOLIC", "mmol/L", 2, 1.5, 3.4),
+    ("LYM", "Lymphocytes (10^9/L)", "HEMATOLOGY", "10^9/L", 2, 1.1, 3.2),
+    ("MCV", "Mean Corpuscular Volume (fL)", "HEMATOLOGY", "fL", 0, 82.0, 100.0),
+    ("MG", "Magnesium (mmol/L)", "CHEMISTRY", "mmol/L", 2, 0.7, 1.0),
+    ("MONO", "Monocytes (10^9/L)", "HEMATOLOGY", "10^9/L", 2, 0.1, 0.6),
+    ("NTPROBNP", "NT-proBNP (ng/L)", "CARDIAC", "ng/L", 0, 10.0, 125.0),
+    ("PHOS", "Phosphate (mmol/L)", "CHEMISTRY", "mmol/L", 2, 0.81, 1.45),
+    ("PROT", "Protein (g/L)", "CHEMISTRY", "g/L", 0, 60.0, 80.0),
+    ("RBC", "Erythrocytes (10^12/L)", "HEMATOLOGY", "10^12/L", 2, 4.3, 5.8),
+    ("SODIUM", "Sodium (mmol/L)", "CHEMISTRY", "mmol/L", 0, 137.0, 147.0),
+    ("TRIG", "Triglycerides (mmol/L)", "METABOLIC", "mmol/L", 2, 0.5, 1.7),
+    ("URATE", "Urate (umol/L)", "CHEMISTRY", "umol/L", 0, 200.0, 430.0),
+)
+#: Template analytes (measured at every visit, both range limits, no planted events), in turn.
+_EXTRA_LAB_TEMPLATES = ("ALB", "GLUC", "HGB", "K", "PLAT", "UREA", "WBC", "NEUT")
+#: Quarterly visits (weeks) repeated each further year of follow-up, and the AE copies per year.
+_YEARLY_WEEKS = (12, 24, 36, 48)
+_AE_COPIES_PER_YEAR = 4
+OUTCOME_BLOCK_SUBJECTS = 500
+MIN_LAB_PARAMS, MAX_LAB_PARAMS = len(_LAB_PARAMS), len(_LAB_PARAMS) + len(_EXTRA_LABS)
+MAX_YEARS = 5
+
+
+def generate_outcome_extract(out_dir: Path, seed: int, subjects: int = 13_000, years: int = 3,
+                             lab_params: int = 40, formats: tuple[str, ...] = ("parquet",),
+                             block_subjects: int = OUTCOME_BLOCK_SUBJECTS) -> dict[str, GenerationReport]:
+    """Write a seeded SYNTHETIC extract at outcome-trial scale (FIDELITY: 13,026 patients), for benchmarks.
+
+    Arguments, checked before any data is generated:
+
+    * ``subjects``: randomised subjects (2..50000); ``years``: follow-up of a completer, 1..5;
+      ``lab_params``: ADLB parameters, 17..40 (the sample's 17 plus :data:`_EXTRA_LABS`).
+    * ``formats``: one or more of "csv", "parquet"; with one, the files go to ``out_dir``, with
+      more, to ``out_dir/<format>`` (the same rows in each).
+
+    The trial is simulated in blocks of ``block_subjects`` randomised subjects (each the sample
+    generator's 48-week trial with its own seed from ``seed`` and the block number; USUBJID and
+    SITEID carry the block), extended as an outcome trial would be: a completer's follow-up runs
+    ``years`` years (EOSDT and LSTALVDT later by 364 days per further year), with the quarterly
+    lab and vital-sign visits (Weeks 12-48) repeated each further year (values x N(1, 0.04),
+    range indicators recomputed) and each non-fatal treatment-emergent AE of a completer recurring
+    :data:`_AE_COPIES_PER_YEAR` times a year (23 days apart; copies after EOSDT are dropped);
+    the extra analytes are added last. Blocks are written as they are made (Parquet row groups,
+    CSV appended), so memory stays that of one block. Same arguments, same files.
+
+    Defaults give about 8.7 million ADLB rows and 160,000 AEs. Returns a :class:`GenerationReport`
+    per format.
+    """
+    if not isinstance(years, int) or not 1 <= years <= MAX_YEARS:
+        raise ValueError(f"years must be a whole number from 1 to {MAX_YEARS}, not {years!r}.")
+    if not isinstance(lab_params, int) or not MIN_LAB_PARAMS <= lab_params <= MAX_LAB_PARAMS:
+        raise ValueError(f"lab_params must be a whole number from {MIN_LAB_PARAMS} to {MAX_LAB_PARAMS}, "
+                         f"not {lab_params!r}.")
+    formats = tuple(dict.fromkeys(formats))
+    if not formats or any(f not in FILE_FORMATS for f in formats):
+        raise ValueError(f"formats must be some of {', '.join(FILE_FORMATS)}, not {formats!r}.")
+    _check_arguments(seed, subjects, False, None, False, formats[0])
+    out_dir = Path(out_dir)
+    dirs = {f: (out_dir if len(formats) == 1 else out_dir / f) for f in formats}
+    writers: dict[tuple[str, str], object] = {}
+    schemas: dict[str, pa.Schema] = {}
+    rows = {d: 0 for d in DOMAIN_COLUMNS}
+    latest = None
+    try:
+        for block, start in enumerate(range(0, subjects, block_subjects)):
+            n = min(block_subjects, subjects - start)
+            block_seed = int(np.random.SeedSequence([seed, block]).generate_state(1)[0])
+            tables = _scale_block(_simulate_trial(block_seed, max(n, MIN_SUBJECTS)), block, years, lab_params,
+                                  np.random.default_rng([seed, block, 1]))
+            day = _latest_date(tables)
+            latest = day if latest is None or day > latest else latest
+            for domain, columns in DOMAIN_COLUMNS.items():
+                table = _to_arrow(tables[domain], columns)
+                table = table.cast(schemas.setdefault(domain, table.schema))
+                rows[domain] += table.num_rows
+                for fmt, folder in dirs.items():
+                    key = (domain, fmt)
+                    if key not in writers:
+                        folder.mkdir(parents=True, exist_ok=True)
+                        path = folder / f"{domain.lower()}.{fmt}"
+                        writers[key] = (pa_csv.CSVWriter(path, table.schema) if fmt == "csv"
+                                        else pq.ParquetWriter(path, table.schema, compression="zstd"))
+                    writers[key].write_table(table)
+            del tables
+    finally:
+        for w in writers.values():
+            w.close()
+    reports = {}
+    for fmt, folder in dirs.items():
+        for stale_fmt in FILE_FORMATS:
+            if stale_fmt != fmt:
+                for d in DOMAIN_COLUMNS:
+                    (folder / f"{d.lower()}.{stale_fmt}").unlink(missing_ok=True)
+        (folder / PROBLEMS_NAME).unlink(missing_ok=True)
+        manifest = folder / MANIFEST_NAME
+        text = _manifest(seed, subjects, False, latest).replace(
+            f'subjects={subjects}"', f'subjects={subjects} years={years} lab_params={lab_params}"')
+        manifest.write_text(text, encoding="utf-8")
+        files = [folder / f"{d.lower()}.{fmt}" for d in DOMAIN_COLUMNS] + [manifest]
+        reports[fmt] = GenerationReport(out_dir=folder, files=files, rows=dict(rows), problems=[], data_cut=latest)
+    return reports
+
+
+def _stack(parts: list[dict]) -> dict:
+    return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+
+
+def _sorted_by(table: dict, *keys: str) -> dict:
+    import pandas as pd
+
+    order = pd.DataFrame({k: table[k] for k in keys}).sort_values(list(keys), kind="stable").index.to_numpy()
+    return _take(table, order)
+
+
+def _renumber(table: dict, seq: str) -> None:
+    """``seq`` as 1, 2, ... within each subject (the table is in subject order)."""
+    import pandas as pd
+
+    table[seq] = pd.Series(table["USUBJID"]).groupby(table["USUBJID"], sort=False).cumcount().to_numpy(float) + 1
+
+
+def _scale_block(tables: dict, block: int, years: int, lab_params: int, rng) -> dict:
+    """One block of the 48-week trial made an outcome trial's (see :func:`generate_outcome_extract`)."""
+    prefix = f"{block + 1:03d}"
+    for t in tables.values():
+        t["USUBJID"] = np.array([u.replace(f"{STUDYID}-", f"{STUDYID}-{prefix}-", 1) for u in t["USUBJID"]], object)
+    adsl = tables["ADSL"]
+    adsl["SUBJID"] = np.array([f"{prefix}-{s}" for s in adsl["SUBJID"]], object)
+    adsl["SITEID"] = np.array([f"{prefix}{s}" for s in adsl["SITEID"]], object)
+    completer = np.asarray(adsl["EOSSTT"] == "COMPLETED", bool)
+    extra_days = 364 * (years - 1)
+    for c in ("EOSDT", "LSTALVDT"):
+        adsl[c] = np.where(completer, adsl[c] + np.timedelta64(extra_days, "D"), adsl[c])
+
+    def later_years(t: dict, ranges: bool) -> dict:
+        base = np.flatnonzero(completer[t["_SID"]] & np.isin(t["AVISITN"], _YEARLY_WEEKS))
+        parts = [t]
+        for y in range(1, years):
+            c = {k: v.copy() for k, v in _take(t, base).items()}
+            c["AVISITN"] = c["AVISITN"] + 52 * y
+            c["AVISIT"] = np.array([f"Week {int(w)}" for w in c["AVISITN"]], object)
+            c["ADT"] = c["ADT"] + np.timedelta64(364 * y, "D")
+            c["ADY"] = c["ADY"] + 364 * y
+            c["ABLFL"] = np.full(len(base), None, object)
+            c["AVAL"] = np.round(c["AVAL"] * rng.normal(1.0, 0.04, len(base)), 2)
+            c["CHG"] = np.round(c["AVAL"] - c["BASE"], 2)
+            if ranges:
+                c["ANRIND"] = _range_indicator(c["AVAL"], c["ANRLO"], c["ANRHI"])
+            parts.append(c)
+        return _stack(parts)
+
+    adlb = later_years(tables["ADLB"], True)
+    extra = []
+    for j, (code, param, cat, unit, decimals, lo, hi) in enumerate(_EXTRA_LABS[:lab_params - MIN_LAB_PARAMS]):
+        rows = np.flatnonzero(adlb["PARAMCD"] == _EXTRA_LAB_TEMPLATES[j % len(_EXTRA_LAB_TEMPLATES)])
+        c = {k: v.copy() for k, v in _take(adlb, rows).items()}
+        tlo, thi = c["ANRLO"], c["ANRHI"]
+        for col in ("AVAL", "BASE"):
+            c[col] = np.round(np.maximum(lo + (hi - lo) * (c[col] - tlo) / (thi - tlo), 0.0), decimals)
+        c["CHG"] = np.where(np.isnan(c["CHG"]), np.nan, np.round(c["AVAL"] - c["BASE"], decimals))
+        c["ANRLO"], c["ANRHI"] = np.full(len(rows), lo), np.full(len(rows), hi)
+        for col, value in (("PARAMCD", code), ("PARAM", param), ("PARCAT1", cat), ("AVALU", unit)):
+            c[col] = np.full(len(rows), value, object)
+        extra.append(c)
+    adlb = _sorted_by(_stack([adlb, *extra]), "USUBJID", "PARAMCD", "AVISITN")
+    _renumber(adlb, "LBSEQ")
+    tables["ADLB"] = adlb
+    tables["ADVS"] = _sorted_by(later_years(tables["ADVS"], False), "USUBJID", "PARAMCD", "AVISITN")
+
+    ae = tables["ADAE"]
+    fatal = (ae["AEOUT"] == "FATAL") | (ae["AESDTH"] == "Y")
+    emergent = ae["TRTEMFL"] == "Y"  # a pre-treatment AE moved after the first dose would contradict TRTEMFL
+    base = np.flatnonzero(completer[ae["_SID"]] & ~np.asarray(fatal, bool) & np.asarray(emergent, bool))
+    parts = [ae]
+    for y in range(years):
+        for r in range(_AE_COPIES_PER_YEAR):
+            if y == 0 and r == 0:
+                continue
+            shift = 364 * y + 23 * r
+            c = {k: v.copy() for k, v in _take(ae, base).items()}
+            for col in ("ASTDT", "AENDT"):
+                c[col] = c[col] + np.timedelta64(shift, "D")
+            for col in ("ASTDY", "AENDY"):
+                c[col] = c[col] + shift
+            keep = c["ASTDT"] <= adsl["EOSDT"][c["_SID"]]
+            parts.append(_take(c, np.flatnonzero(keep)))
+    ae = _stack(parts)
+    ae["_ORDER"] = np.arange(len(ae["USUBJID"]))
+    ae = _sorted_by(ae, "USUBJID", "ASTDT", "_ORDER")
+    del ae["_ORDER"]
+    _renumber(ae, "AESEQ")
+    tables["ADAE"] = ae
+    return tables

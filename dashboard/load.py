@@ -58,7 +58,7 @@ from dashboard.renal import creatinine_umol_to_mg_dl, egfr_ckd_epi_2021
 from data_contracts import CONTRACTS, DomainContract
 from data_contracts.adlb import PLAUSIBLE_RANGES, canonical_lab_code, unit_from_param
 from data_contracts.adsl import ARM_SOURCE_COLUMNS
-from data_contracts.base import allowed_values, map_coded_value
+from data_contracts.base import allowed_values, map_coded_value, map_distinct
 from data_contracts.findings import (
     FINDING_COLUMNS, FLAGGED, QUARANTINE_CHECKS, QUARANTINED, Finding, finding_message, findings_from_schema_errors,
     format_value,
@@ -317,7 +317,8 @@ def _load_domain(ctx: _Context, contract: DomainContract, files: list[SourceFile
         read = accepted = 0
         quarantined_rows: set[int] = set()
         rows = _blinded_rows(ctx, contract, src, rename) if ctx.role is Role.BLINDED else None
-        for start, chunk in iter_chunks(src, enc, ctx.chunk_rows):
+        dates = {raw for raw, canon in rename.items() if canon in contract.columns_of_kind("date")}
+        for start, chunk in iter_chunks(src, enc, ctx.chunk_rows, dates):
             frame = _prepare_chunk(ctx, contract, src, rename, dropped, start, chunk, rows)
             bad = _validate_chunk(ctx, contract, src, frame)
             read += len(frame)
@@ -409,10 +410,10 @@ def _prepare_chunk(ctx: _Context, contract: DomainContract, src: SourceFile, ren
             frame[col] = s.astype("str")
     if contract.name == "ADLB" or contract.name == "ADVS":
         if "AVALU" not in frame.columns and "PARAM" in frame.columns:
-            frame["AVALU"] = frame["PARAM"].map(unit_from_param, na_action="ignore").astype("str")
+            frame["AVALU"] = map_distinct(frame["PARAM"], unit_from_param).astype("str")
             ctx.unit_fills[contract.name] = ctx.unit_fills.get(contract.name, 0) + int(frame["AVALU"].notna().sum())
         if "AVALU" in frame.columns:
-            frame["AVALU"] = frame["AVALU"].map(normalize_unit, na_action="ignore").astype("str")
+            frame["AVALU"] = map_distinct(frame["AVALU"], normalize_unit).astype("str")
     if contract.name == "ADSL":
         frame[ANALYSIS_ARM] = _analysis_arm(ctx, frame["USUBJID"])
     return frame
@@ -540,7 +541,7 @@ def _implausible_labs(src: SourceFile, frame: pd.DataFrame) -> list[Finding]:
     if "AVALU" not in frame.columns:
         return []
     out = []
-    codes = frame["PARAMCD"].map(canonical_lab_code, na_action="ignore")
+    codes = map_distinct(frame["PARAMCD"], canonical_lab_code)
     for (code, unit), (lo, hi) in PLAUSIBLE_RANGES.items():
         mask = (codes == code) & (frame["AVALU"] == unit) & ((frame["AVAL"] < lo) | (frame["AVAL"] > hi))
         for idx in frame.index[mask.fillna(False).to_numpy()]:
@@ -664,6 +665,8 @@ def _quarantine_sql(ctx: _Context, contract: DomainContract, sql: str, expected:
     hits = db.run(ctx.con, sql)
     if hits.empty:
         return
+    # In file order: a parallel query returns its rows in any order, and findings must not vary by run.
+    hits = hits.sort_values([SRC_FILE, SRC_ROW], kind="stable").reset_index(drop=True)
     for h in hits.itertuples(index=False):
         row = int(h.SRC_ROW)
         subj = format_value(h.USUBJID)

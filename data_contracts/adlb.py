@@ -14,7 +14,7 @@ import pandera.pandas as pa
 from pandera.typing import Series
 
 from dashboard.units import normalize_unit  # noqa: F401 (the one unit rule; re-exported for callers)
-from data_contracts.base import FLAG_VALUES, DomainContract
+from data_contracts.base import FLAG_VALUES, DomainContract, map_distinct
 
 #: Reference-range indicators: ADaM long form, SDTM/pilot short form.
 NRIND_VALUES = ["L", "N", "H", "LOW", "NORMAL", "HIGH", "ABNORMAL", "LOW LOW", "HIGH HIGH"]
@@ -110,7 +110,7 @@ class ADLB(pa.DataFrameModel):
     def analyte_not_negative(cls, df: pd.DataFrame) -> pd.Series:
         """A measured analyte (a code in LAB_CODE_SYNONYMS) is not negative; derived parameters
         such as the CDISC pilot's change-from-previous ``_ALT`` may be."""
-        known = df["PARAMCD"].map(canonical_lab_code, na_action="ignore").notna()
+        known = map_distinct(df["PARAMCD"], canonical_lab_code).notna()
         return ~(known & (df["AVAL"] < 0))
 
     @pa.dataframe_check(name="range_inverted")

@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Mapping
 
+import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
@@ -85,6 +86,14 @@ class DomainContract:
                     taken.add(alt)
                     break
         return {src: rename.get(up, up) for src, up in upper.items()}
+
+
+def map_distinct(values: pd.Series, fn) -> pd.Series:
+    """``values.map(fn, na_action="ignore")`` with ``fn`` called once per distinct value: a code or
+    unit mapping is a lookup in a table of the few distinct values, not a Python call per row."""
+    codes, uniques = pd.factorize(values)  # missing -> -1, the table's last entry
+    table = np.array([fn(u) for u in uniques] + [np.nan], dtype=object)
+    return pd.Series(table[codes], index=values.index, dtype=object)
 
 
 #: Spellings of a flag accepted as Y / N (any case, surrounding spaces ignored), flagged.

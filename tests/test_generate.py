@@ -581,3 +581,43 @@ def test_generate_extract_rejects_bad_arguments(tmp_path, kwargs, message):
         generate_extract(tmp_path / "out", **args)
     assert message in str(err.value) and "\n" not in str(err.value)
     assert not (tmp_path / "out").exists()  # nothing written
+
+
+# -- outcome-trial scale (benchmarks) ----------------------------------------------------------
+
+def test_generate_outcome_extract_scale_is_deterministic_and_loads_clean(tmp_path):
+    from dashboard.generate import generate_outcome_extract
+    from dashboard.load import load_extract
+
+    kwargs = dict(seed=4, subjects=60, years=2, lab_params=20, formats=("parquet", "csv"), block_subjects=25)
+    first = generate_outcome_extract(tmp_path / "a", **kwargs)
+    again = generate_outcome_extract(tmp_path / "b", **kwargs)
+    for fmt in ("parquet", "csv"):
+        for path in first[fmt].files:
+            assert path.read_bytes() == (tmp_path / "b" / fmt / path.name).read_bytes(), path.name
+    assert first["parquet"].rows == first["csv"].rows
+    adlb = pq.read_table(tmp_path / "a" / "parquet" / "adlb.parquet").to_pandas()
+    adsl = pq.read_table(tmp_path / "a" / "parquet" / "adsl.parquet").to_pandas()
+    assert adlb["PARAMCD"].nunique() == 20
+    assert adlb["AVISITN"].max() == 100                        # Week 48 of the second year
+    assert adsl["USUBJID"].is_unique and adsl["RANDFL"].eq("Y").sum() == 60   # blocks of 25, 25 and 10
+    assert (adlb.groupby("USUBJID")["LBSEQ"].apply(lambda s: list(s) == list(range(1, len(s) + 1)))).all()
+    con, report = load_extract(tmp_path / "a" / "csv", "unblinded")
+    con.close()
+    assert report.rows_quarantined == 0
+    assert list(report.findings["check"].unique()) in ([], ["out_of_window"], ["missing_visit"],
+                                                        ["out_of_window", "missing_visit"])
+
+
+@pytest.mark.parametrize("kwargs,message", [
+    ({"years": 0}, "years must be a whole number from 1 to 5, not 0."),
+    ({"lab_params": 41}, "lab_params must be a whole number from 17 to 40, not 41."),
+    ({"formats": ("xpt",)}, "formats must be some of csv, parquet, not ('xpt',)."),
+])
+def test_generate_outcome_extract_rejects_bad_arguments(tmp_path, kwargs, message):
+    from dashboard.generate import generate_outcome_extract
+
+    with pytest.raises(ValueError) as info:
+        generate_outcome_extract(tmp_path, seed=1, subjects=10, **kwargs)
+    assert str(info.value) == message
+    assert not any(tmp_path.iterdir())
