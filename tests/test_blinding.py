@@ -149,13 +149,21 @@ def test_load_extract_b3_drops_manifest_columns(tmp_path, make_extract):
 # -- scanning a database ---------------------------------------------------------------------
 
 def relations(con) -> list[str]:
-    """Every table and view of the database."""
-    return [r[0] for r in con.execute(
-        "SELECT table_name FROM information_schema.tables ORDER BY table_name").fetchall()]
+    """Every table and view the connection can see: the loaded tables by name, anything in another
+    schema or attached database (the analysis records built by tables computed earlier) qualified
+    as ``catalog.schema.table``, so they are scanned too."""
+    rows = con.execute("SELECT table_catalog, table_schema, table_name, current_database() FROM information_schema.tables "
+                       "ORDER BY table_catalog, table_schema, table_name").fetchall()
+    return [name if (catalog, schema) == (current, "main") else f'"{catalog}"."{schema}"."{name}"'
+            for catalog, schema, name, current in rows]
+
+
+def _quoted(table: str) -> str:
+    return table if table.startswith('"') else f'"{table}"'
 
 
 def columns_of(con, table: str) -> list[str]:
-    return [r[0] for r in con.execute(f'DESCRIBE "{table}"').fetchall()]
+    return [r[0] for r in con.execute(f"DESCRIBE {_quoted(table)}").fetchall()]
 
 
 def cells_containing(con, words: tuple[str, ...]) -> list[tuple[str, str, str]]:
@@ -164,7 +172,7 @@ def cells_containing(con, words: tuple[str, ...]) -> list[tuple[str, str, str]]:
     for table in relations(con):
         for col in columns_of(con, table):
             cond = " OR ".join(f"CAST(\"{col}\" AS VARCHAR) ILIKE '%{w}%'" for w in words)
-            for (value,) in con.execute(f'SELECT DISTINCT CAST("{col}" AS VARCHAR) FROM "{table}" WHERE {cond}').fetchall():
+            for (value,) in con.execute(f'SELECT DISTINCT CAST("{col}" AS VARCHAR) FROM {_quoted(table)} WHERE {cond}').fetchall():
                 hits.append((table, col, value))
     return hits
 
@@ -279,7 +287,7 @@ def arm_prediction_scores(con, arm: dict[str, str]) -> dict[tuple[str, str], flo
         others = [c for c in cols if c != subject]
         select = ", ".join(
             f"hash(list_sort(list(coalesce(CAST(\"{c}\" AS VARCHAR), '<missing>')))) AS \"{c}\"" for c in others)
-        sig = con.sql(f'SELECT "{subject}" AS _subject, {select} FROM "{table}" GROUP BY 1').to_arrow_table().to_pandas()
+        sig = con.sql(f'SELECT "{subject}" AS _subject, {select} FROM {_quoted(table)} GROUP BY 1').to_arrow_table().to_pandas()
         for c in others:
             scores[(table, c)] = loo_signature_kappa(dict(zip(sig["_subject"], sig[c])), arm)
     return scores
