@@ -91,6 +91,12 @@ def sees_source_refs(session_role: str | None) -> bool:
     return session_role in ("data_manager", None)
 
 
+def sees_record_refs(roles) -> bool:
+    """Whether a user with these roles sees the source file/row of the records behind an attention
+    item: a data manager, whichever data view (data-manager or unblinded) is active."""
+    return "data_manager" in set(roles)
+
+
 @dataclass(frozen=True)
 class AuthConfig:
     role_claim: str = "groups"

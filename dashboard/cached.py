@@ -76,6 +76,16 @@ def subjects_behind(con, fingerprint: str, role: Role, name: str, spec: FilterSp
     return _subjects(con, fingerprint, role.value, name, spec, tuple(sorted(row.items())))
 
 
+@st.cache_data(max_entries=256, show_spinner=False)
+def _records(_con, fingerprint: str, role: str, name: str, spec: FilterSpec, row: tuple) -> pd.DataFrame | None:
+    return registry.records_behind(_con.cursor(), spec, name, dict(row), role)
+
+
+def records_behind(con, fingerprint: str, role: Role, name: str, spec: FilterSpec, row: dict) -> pd.DataFrame | None:
+    """``registry.records_behind`` for one row of a registered table, cached like :func:`table`."""
+    return _records(con, fingerprint, role.value, name, spec, tuple(sorted(row.items())))
+
+
 @st.cache_data(max_entries=8, show_spinner=False)
 def _subject_ids(_con, fingerprint: str, role: str) -> list[str]:
     return registry.subject_ids(_con.cursor())

@@ -76,12 +76,40 @@ def subjects_behind(con: duckdb.DuckDBPyConnection, spec: FilterSpec, table: str
     if entry.subjects is None:
         raise ValueError(f"table {table!r} has no subject drill-down")
     frame = entry.subjects(con, spec.for_role(role), dict(row))
+    note = frame.attrs.get("note", "")
     if role is Role.BLINDED:
         assert_pooled(frame, table)
         frame = frame[["usubjid"]]
     else:
         frame = frame[["usubjid", "arm"]]
-    return frame.sort_values("usubjid", kind="stable").reset_index(drop=True)
+    out = frame.sort_values("usubjid", kind="stable").reset_index(drop=True)
+    out.attrs = {"note": note} if note else {}
+    return out
+
+
+#: The columns of :func:`records_behind`, by role.
+RECORD_COLUMNS = {Role.BLINDED: ["usubjid", "file", "row", "detail"],
+                  Role.UNBLINDED: ["usubjid", "arm", "file", "row", "detail"]}
+
+
+def records_behind(con: duckdb.DuckDBPyConnection, spec: FilterSpec, table: str, row: dict,
+                   role: Role | str = Role.BLINDED) -> pd.DataFrame | None:
+    """The source records counted in one row of a registered table (one per record: ``usubjid``,
+    ``file``, ``row``, ``detail`` and, in the unblinded role only, ``arm``), in file order; None
+    when the row counts subjects, not records, or the table has no record drill-down. The blinded
+    role's row numbers are the blinded load's (in subject order, never the file's order by arm)."""
+    entry = TABLES[table]
+    role = Role.parse(role)
+    if not entry.allowed(role):
+        raise PermissionError(f"table {table!r} is not available in the {role.value} role")
+    if entry.records is None:
+        return None
+    frame = entry.records(con, spec.for_role(role), dict(row))
+    if frame is None:
+        return None
+    if role is Role.BLINDED:
+        assert_pooled(frame, table)
+    return frame[RECORD_COLUMNS[role]].reset_index(drop=True)
 
 
 #: The subject profile's views: name -> ``view(con, usubjid, blinded)``.

@@ -54,6 +54,9 @@ class TableSpec:
     #: ``subjects(con, spec, row) -> frame`` (``usubjid``, ``arm``): the subjects counted in one
     #: row of the table, ``row`` naming it by its key columns (e.g. ``{"category": "any_teae"}``).
     subjects: Callable[[duckdb.DuckDBPyConnection, FilterSpec, dict], pd.DataFrame] | None = None
+    #: ``records(con, spec, row) -> frame | None`` (``usubjid``, ``file``, ``row``, ``detail``,
+    #: ``arm``): the source records counted in one row, when the row counts records.
+    records: Callable[[duckdb.DuckDBPyConnection, FilterSpec, dict], pd.DataFrame | None] | None = None
 
     def allowed(self, role: Role | str) -> bool:
         return Role.parse(role) in self.roles

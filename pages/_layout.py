@@ -290,17 +290,26 @@ def study_notes(ctx: PageContext) -> list[str]:
 
 
 def show_subjects_behind(ctx: PageContext, name: str, row: dict, spec: FilterSpec | None = None,
-                         key: str = "subjects", what: str = "") -> None:
+                         key: str = "subjects", what: str = "", records: bool = False) -> None:
     """The subjects counted in one row of a registered table (``registry.subjects_behind``: subject
     id, and arm in the unblinded role only, sorted by subject id), each opening its profile: a
-    button per subject up to ``SUBJECT_BUTTONS`` subjects, a picker beyond."""
+    button per subject up to ``SUBJECT_BUTTONS`` subjects, a picker beyond. With ``records``, a row
+    about source records also lists them (file and row) to a data manager (``sees_record_refs``)."""
     try:
         subjects = cached.subjects_behind(ctx.con, ctx.fingerprint, ctx.role, name, spec or ctx.spec, row)
     except registry.NotInExtract as exc:
         st.info(f"Not in this extract: {exc}")
         return
+    if records and signin.sees_record_refs():
+        listed = cached.records_behind(ctx.con, ctx.fingerprint, ctx.role, name, spec or ctx.spec, row)
+        if listed is not None:
+            k = len(listed)
+            st.markdown(f"**Source records behind {what or 'this row'}**: {k} record{'s' if k != 1 else ''}")
+            show_frame(listed, "")
     n = len(subjects)
     st.markdown(f"**Subjects behind {what or 'this row'}**: {n} subject{'s' if n != 1 else ''}")
+    if subjects.attrs.get("note"):
+        st.caption(subjects.attrs["note"])
     if not n:
         return
     show_frame(subjects, "")

@@ -323,3 +323,10 @@ def audited_download(table: str, fmt: str, build: Callable[[], bytes]) -> Callab
 def sees_source_refs() -> bool:
     session: Session | None = st.session_state.get("dsmb_session")
     return session is None or auth.sees_source_refs(session.product_role)
+
+
+def sees_record_refs() -> bool:
+    """Whether this session lists the source file and row behind an attention item: a data
+    manager, in the data-manager or the unblinded view (demo mode too)."""
+    session: Session | None = st.session_state.get("dsmb_session")
+    return session is None or session.demo or auth.sees_record_refs(session.identity.roles)

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from dashboard.analyses.overview import key_number_metric, key_number_sources
+from dashboard.analyses.overview import attention_item, key_number_metric, key_number_sources
 from pages._layout import (data_cut_in_use, packet_download, page_header, page_links, show_subjects_behind, show_table,
                            study_notes, table_page)
 
@@ -24,7 +24,12 @@ if metric:
     show_subjects_behind(ctx, "key_numbers", {"metric": metric}, key="overview_subjects",
                          what=f"“{chosen['Subjects'].iloc[0]}”")
     page_links([table_page(s) for s in key_number_sources(numbers, chosen)], label="Open {title}")
-attention = show_table(ctx, "attention_items")
+attention, picked = show_table(ctx, "attention_items", selectable=True)
+item = attention_item(attention, picked)
+if item:
+    # Drill down: the subjects (and, for a data manager, the source records) behind the chosen row.
+    show_subjects_behind(ctx, "attention_items", {"item": item}, key="attention_subjects", what="this item",
+                         records=True)
 if attention is not None and len(attention):
     page_links(attention["page"], label="Open {title}")
 with st.expander("Since the previous interim extract", expanded=True):
