@@ -56,13 +56,22 @@ def _percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
 
 
+SCRIPT_IDLE_JS = """() => {
+  const app = document.querySelector('[data-testid="stApp"]');
+  return app && app.getAttribute('data-test-script-state') === 'notRunning'
+    && !document.querySelector('[data-testid="stStatusWidget"]');
+}"""
+
+
 async def _settled(page, title: str | None, timeout_ms: float) -> None:
     if title:
         await page.get_by_role("heading", level=1, name=title).first.wait_for(timeout=timeout_ms)
     else:
         await page.locator("h1").first.wait_for(timeout=timeout_ms)
-    await page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')",
-                                 timeout=timeout_ms)
+    # The script run is over (the app's own run state, not the "Running..." widget, which appears
+    # only after a delay). A button clicked while the page still runs may be one of the previous
+    # run's elements, whose deferred file the run has already replaced.
+    await page.wait_for_function(SCRIPT_IDLE_JS, timeout=timeout_ms)
 
 
 async def _session(browser, url: str, user: str, role: str, seconds: float, timeout_ms: float,

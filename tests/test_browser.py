@@ -52,7 +52,9 @@ pytestmark = pytest.mark.browser
 QUIET_JS = """(polls) => {
   const busy = document.querySelector(
     '[data-testid="stStatusWidget"], [data-testid="stSkeleton"], [data-testid="stAppSkeleton"]');
-  window.__dsmbQuiet = busy ? 0 : (window.__dsmbQuiet || 0) + 1;
+  const app = document.querySelector('[data-testid="stApp"]');
+  const running = !app || app.getAttribute('data-test-script-state') !== 'notRunning';
+  window.__dsmbQuiet = (busy || running) ? 0 : (window.__dsmbQuiet || 0) + 1;
   return window.__dsmbQuiet >= polls;
 }"""
 

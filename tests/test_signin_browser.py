@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from benchmarks.concurrent_sessions import SCRIPT_IDLE_JS
+
 from benchmarks.serving import Unavailable, launch_chromium, oidc_provider, oidc_secrets, serve
 from dashboard import accounts, audit
 
@@ -76,7 +78,7 @@ def _watch(page) -> list[str]:
 
 def _settle(page, heading: str, timeout: float = 90000) -> None:
     page.get_by_role("heading", name=heading).first.wait_for(timeout=timeout)
-    page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=timeout)
+    page.wait_for_function(SCRIPT_IDLE_JS, timeout=timeout)
     time.sleep(1.0)
 
 
