@@ -27,7 +27,7 @@ from pathlib import Path
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.serving import CHROMIUM, CHROMIUM_ARGS, ROOT, serve  # noqa: E402
+from benchmarks.serving import CHROMIUM, CHROMIUM_ARGS, ROOT, SCRIPT_IDLE_JS, serve  # noqa: E402
 from dashboard import accounts, audit  # noqa: E402
 
 SAMPLE = ROOT / "sample_data" / "nct04562025_unblinded"
@@ -54,13 +54,6 @@ def _percentile(values: list[float], q: float) -> float:
         return float("nan")
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
-
-
-SCRIPT_IDLE_JS = """() => {
-  const app = document.querySelector('[data-testid="stApp"]');
-  return app && app.getAttribute('data-test-script-state') === 'notRunning'
-    && !document.querySelector('[data-testid="stStatusWidget"]');
-}"""
 
 
 async def _settled(page, title: str | None, timeout_ms: float) -> None:

@@ -26,6 +26,15 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
 OIDC_CACHE = Path(os.environ.get("DSMB_OIDC_CACHE") or Path.home() / ".cache" / "dsmb-oidc-provider")
 OIDC_PACKAGE = "oidc-provider@9"
 
+#: True once the page's script run is over: the app's own run state (``data-test-script-state``), not
+#: only the "Running..." widget, which appears after a delay. A button clicked while the page still
+#: runs may be one of the previous run's elements, whose deferred download the run already replaced.
+SCRIPT_IDLE_JS = """() => {
+  const app = document.querySelector('[data-testid="stApp"]');
+  return !!app && app.getAttribute('data-test-script-state') === 'notRunning'
+    && !document.querySelector('[data-testid="stStatusWidget"]');
+}"""
+
 
 class Unavailable(RuntimeError):
     """A tool the test needs is missing (the message says which and how to get it)."""

@@ -28,6 +28,8 @@ from pathlib import Path
 
 import pytest
 
+from benchmarks.serving import SCRIPT_IDLE_JS
+
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = Path(os.environ.get("DSMB_SHOTS_DIR") or ROOT / "test-artifacts" / "screenshots")
 #: Every tab of every page is shot when DSMB_SHOTS_DIR is given (to look at); otherwise each page
@@ -50,11 +52,9 @@ pytestmark = pytest.mark.browser
 
 # True once the script is not running and no element is a skeleton for ten polls in a row.
 QUIET_JS = """(polls) => {
-  const busy = document.querySelector(
-    '[data-testid="stStatusWidget"], [data-testid="stSkeleton"], [data-testid="stAppSkeleton"]');
-  const app = document.querySelector('[data-testid="stApp"]');
-  const running = !app || app.getAttribute('data-test-script-state') !== 'notRunning';
-  window.__dsmbQuiet = (busy || running) ? 0 : (window.__dsmbQuiet || 0) + 1;
+  const busy = !(""" + SCRIPT_IDLE_JS + """)()
+    || document.querySelector('[data-testid="stSkeleton"], [data-testid="stAppSkeleton"]');
+  window.__dsmbQuiet = busy ? 0 : (window.__dsmbQuiet || 0) + 1;
   return window.__dsmbQuiet >= polls;
 }"""
 

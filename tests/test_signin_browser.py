@@ -16,9 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.concurrent_sessions import SCRIPT_IDLE_JS
-
-from benchmarks.serving import Unavailable, launch_chromium, oidc_provider, oidc_secrets, serve
+from benchmarks.serving import SCRIPT_IDLE_JS, Unavailable, launch_chromium, oidc_provider, oidc_secrets, serve
 from dashboard import accounts, audit
 
 ROOT = Path(__file__).resolve().parents[1]
